@@ -1,0 +1,107 @@
+//! The knobs every binary has: `--time-scale`, `--stop-timeout`, `--run-for`.
+//!
+//! They are a `clap` argument group that each binary flattens into its own
+//! command line, so the flags, their checks and their help text are the same
+//! everywhere. A bad value is rejected by clap with a message naming the flag
+//! and the usage exit code (2), before anything has started.
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// Flags shared by `simple` and `complex`.
+#[derive(Args, Clone, Debug)]
+pub struct Knobs {
+    /// Multiply every designed delay and work duration by F (0.1 runs ten
+    /// times faster; 0 removes them, leaving only the machinery's overhead).
+    #[arg(long, value_name = "F", default_value = "1.0", value_parser = parse_time_scale, allow_negative_numbers = true)]
+    pub time_scale: TimeScale,
+
+    /// Give the stop stage this long to finish; past it the program logs
+    /// which step is stuck and exits with code 5.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_positive_seconds, allow_negative_numbers = true)]
+    pub stop_timeout: Duration,
+
+    /// End the run stage by itself after SECS, as if interrupted (for tests,
+    /// benchmarks and demos without a keyboard).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    pub run_for: Option<Duration>,
+}
+
+/// How much of each designed delay to keep (1.0: all of it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeScale(f64);
+
+impl TimeScale {
+    /// Real time, as designed.
+    pub const REAL: TimeScale = TimeScale(1.0);
+
+    pub fn new(factor: f64) -> Option<TimeScale> {
+        (factor.is_finite() && factor >= 0.0).then_some(TimeScale(factor))
+    }
+
+    /// The scaled length of a delay designed to last `seconds`.
+    pub fn of(self, seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds * self.0)
+    }
+
+    pub fn factor(self) -> f64 {
+        self.0
+    }
+}
+
+fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
+    let factor: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    TimeScale::new(factor).ok_or_else(|| format!("must be a finite number >= 0, got `{text}`"))
+}
+
+/// Seconds as a decimal number (`0.5`, `30`), zero allowed.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("must be a finite number of seconds >= 0, got `{text}`"))
+}
+
+/// Seconds as a decimal number, more than zero.
+pub fn parse_positive_seconds(text: &str) -> Result<Duration, String> {
+    let duration = parse_seconds(text)?;
+    if duration.is_zero() {
+        return Err(format!("must be more than 0 seconds, got `{text}`"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_scale_accepts_zero_and_fractions_only_when_finite() {
+        assert_eq!(parse_time_scale("0"), Ok(TimeScale(0.0)));
+        assert_eq!(parse_time_scale("0.25"), Ok(TimeScale(0.25)));
+        assert!(parse_time_scale("-1").is_err());
+        assert!(parse_time_scale("inf").is_err());
+        assert!(parse_time_scale("NaN").is_err());
+        assert!(parse_time_scale("fast").is_err());
+    }
+
+    #[test]
+    fn time_scale_multiplies_designed_delays() {
+        assert_eq!(TimeScale(0.5).of(1.0), Duration::from_millis(500));
+        assert_eq!(TimeScale(0.0).of(5.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn seconds_must_be_finite_and_not_negative() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        assert!(parse_seconds("-2").is_err());
+        assert!(parse_seconds("1e400").is_err());
+        assert!(parse_positive_seconds("0").is_err());
+        assert_eq!(parse_positive_seconds("30"), Ok(Duration::from_secs(30)));
+    }
+}

@@ -1,0 +1,22 @@
+//! # graceful: shut down cleanly, whatever moment Ctrl+C comes
+//!
+//! The library behind the two teaching programs, `simple` and `complex`.
+//! Read it in this order:
+//!
+//! * [`signals`]: the one place that hears Ctrl+C, SIGTERM and SIGHUP, and
+//!   the delayed-interrupt guard ([`signals::Shield`]) that shields start
+//!   and stop from them;
+//! * [`lifecycle`]: start (shielded), run, stop (shielded, in reverse order,
+//!   against a deadline), in one function;
+//! * [`slow_service`]: the simplest service, used by `simple`;
+//! * [`knobs`], [`logging`], [`exit_code`], [`fault`], [`stop_deadline`]:
+//!   the supporting pieces.
+
+pub mod exit_code;
+pub mod fault;
+pub mod knobs;
+pub mod lifecycle;
+pub mod logging;
+pub mod signals;
+pub mod slow_service;
+pub mod stop_deadline;

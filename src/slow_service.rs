@@ -1,0 +1,52 @@
+//! A service whose start and stop take a while, and nothing else.
+//!
+//! It stands for the ordinary parts of a real program: opening a database
+//! connection, loading a model, flushing a file. Each of its steps lasts one
+//! (scaled) second, which is long enough to press Ctrl+C in the middle of it
+//! and watch the shield delay the interrupt.
+
+use std::thread;
+
+use log::info;
+
+use crate::knobs::TimeScale;
+use crate::lifecycle::{BoxError, Service};
+use crate::stop_deadline::StopDeadline;
+
+/// How long start and stop each take, in designed seconds.
+const STEP_SECONDS: f64 = 1.0;
+
+pub struct SlowService {
+    name: String,
+    time_scale: TimeScale,
+}
+
+impl SlowService {
+    pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
+        SlowService {
+            name: name.into(),
+            time_scale,
+        }
+    }
+}
+
+impl Service for SlowService {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(&mut self) -> Result<(), BoxError> {
+        info!("{}: starting", self.name);
+        // A blocking step, not a poll: the thread simply has work to wait for.
+        thread::sleep(self.time_scale.of(STEP_SECONDS));
+        info!("{}: started", self.name);
+        Ok(())
+    }
+
+    fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
+        info!("{}: stopping", self.name);
+        thread::sleep(self.time_scale.of(STEP_SECONDS));
+        info!("{}: stopped", self.name);
+        Ok(())
+    }
+}

@@ -1,0 +1,263 @@
+//! Test harness: start a real binary, watch its log, send it real signals.
+//!
+//! Each program runs in a process group of its own, like a job in a shell,
+//! so a signal to the group reaches exactly the processes a terminal's
+//! Ctrl+C would reach (the program and its workers), and never the test
+//! runner. Timeouts here only keep a broken build from hanging the suite;
+//! no test asserts on how long anything took.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, RecvTimeoutError};
+
+/// Long enough for a slow CI machine; only reached when something hangs.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub const SIGINT: i32 = libc::SIGINT;
+pub const SIGTERM: i32 = libc::SIGTERM;
+pub const SIGHUP: i32 = libc::SIGHUP;
+pub const SIGKILL: i32 = libc::SIGKILL;
+
+/// A running program and the log lines it has printed so far.
+pub struct Program {
+    child: Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Program {
+    pub fn start(exe: &str, args: &[&str]) -> Program {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, lines) = channel::unbounded();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Program {
+            child,
+            lines,
+            log: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits until a line containing `needle` appears and returns it.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.log.iter().find(|line| line.contains(needle)) {
+            return line.clone();
+        }
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            match self.lines.recv_deadline(give_up) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "program ended before logging {needle:?}; log:\n{}",
+                        self.log.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill_group();
+                    panic!("no {needle:?} in the log; log:\n{}", self.log.join("\n"))
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the whole process group, as a terminal does on Ctrl+C.
+    pub fn signal_group(&self, signal: i32) {
+        // SAFETY: kill(2) with a negative pid signals that process group.
+        let result = unsafe { libc::kill(-self.pid(), signal) };
+        assert_eq!(result, 0, "kill(-{}, {signal}) failed", self.pid());
+    }
+
+    /// Sends `signal` to the main process only, as `kill PID`, systemd,
+    /// docker and Kubernetes do.
+    pub fn signal_leader(&self, signal: i32) {
+        // SAFETY: kill(2) on a pid we started and have not reaped yet.
+        let result = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(result, 0, "kill({}, {signal}) failed", self.pid());
+    }
+
+    /// Waits for the program to exit (every process holding its stderr must
+    /// be gone for that), then checks that none of its group is left.
+    pub fn finish(mut self) -> Finished {
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            match self.lines.recv_deadline(give_up) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill_group();
+                    panic!("program did not end; log:\n{}", self.log.join("\n"))
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait for the program");
+        let finished = Finished {
+            status,
+            log: self.log,
+            group: self.child.id() as i32,
+        };
+        finished.assert_no_process_left(Duration::ZERO);
+        finished
+    }
+
+    fn kill_group(&self) {
+        // SAFETY: as in signal_group; cleanup before a test fails.
+        unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+    }
+}
+
+/// A program that has exited, with its whole log.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub log: Vec<String>,
+    group: i32,
+}
+
+impl Finished {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn assert_exit_code(&self, expected: i32) {
+        assert_eq!(
+            self.status.code(),
+            Some(expected),
+            "exit status {:?} (signal {:?}); log:\n{}",
+            self.status.code(),
+            self.status.signal(),
+            self.log.join("\n")
+        );
+    }
+
+    /// The message column of each line (the part after the fifth ` | `).
+    pub fn messages(&self) -> Vec<&str> {
+        self.log.iter().map(|line| message(line)).collect()
+    }
+
+    pub fn count(&self, needle: &str) -> usize {
+        self.log.iter().filter(|line| line.contains(needle)).count()
+    }
+
+    pub fn assert_absent(&self, needle: &str) {
+        assert_eq!(
+            self.count(needle),
+            0,
+            "{needle:?} in log:\n{}",
+            self.log.join("\n")
+        );
+    }
+
+    /// Each needle appears in some line, in this order (other lines between).
+    pub fn assert_in_order(&self, needles: &[&str]) {
+        let mut rest = self.log.iter();
+        for needle in needles {
+            assert!(
+                rest.any(|line| line.contains(needle)),
+                "{needle:?} missing or out of order in {needles:?}; log:\n{}",
+                self.log.join("\n")
+            );
+        }
+    }
+
+    pub fn assert_last_line(&self, needle: &str) {
+        let last = self.log.last().map(String::as_str).unwrap_or("");
+        assert!(
+            last.contains(needle),
+            "last line is not {needle:?}; log:\n{}",
+            self.log.join("\n")
+        );
+    }
+
+    /// No line of the log appears twice (timestamps make real repeats unique
+    /// only when they are in different milliseconds, so compare whole lines).
+    pub fn assert_no_duplicate_lines(&self) {
+        let mut seen = std::collections::HashSet::new();
+        for line in &self.log {
+            assert!(
+                seen.insert(line),
+                "duplicated line {line:?}; log:\n{}",
+                self.log.join("\n")
+            );
+        }
+    }
+
+    /// Every log line is whole: six columns, a known level.
+    pub fn assert_well_formed(&self) {
+        for line in &self.log {
+            let columns: Vec<&str> = line.splitn(6, " | ").collect();
+            let ok = columns.len() == 6
+                && ["ERROR", "WARN ", "INFO ", "DEBUG", "TRACE"].contains(&columns[4]);
+            assert!(ok, "malformed line {line:?}; log:\n{}", self.log.join("\n"));
+        }
+    }
+
+    /// Waits up to `grace` for every process of the program's group to be gone.
+    pub fn assert_no_process_left(&self, grace: Duration) {
+        let give_up = Instant::now() + grace;
+        loop {
+            // SAFETY: signal 0 only checks whether any process of the group exists.
+            let alive = unsafe { libc::kill(-self.group, 0) } == 0;
+            if !alive {
+                return;
+            }
+            if Instant::now() >= give_up {
+                // SAFETY: clean up our own leftovers before failing.
+                unsafe { libc::kill(-self.group, libc::SIGKILL) };
+                panic!(
+                    "processes of group {} left behind; log:\n{}",
+                    self.group,
+                    self.log.join("\n")
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+pub fn message(line: &str) -> &str {
+    line.splitn(6, " | ").nth(5).unwrap_or(line)
+}
+
+/// Runs a program to its end with no signal (for flag checks); returns the
+/// exit code and everything it printed on stdout and stderr.
+pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(exe)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
