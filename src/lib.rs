@@ -12,11 +12,16 @@
 //! * [`knobs`], [`logging`], [`exit_code`], [`fault`], [`stop_deadline`]:
 //!   the supporting pieces.
 
+pub mod dummy;
 pub mod exit_code;
 pub mod fault;
 pub mod knobs;
 pub mod lifecycle;
 pub mod logging;
+pub mod manager;
+pub mod pool;
+pub mod protocol;
 pub mod signals;
 pub mod slow_service;
 pub mod stop_deadline;
+pub mod worker;

@@ -189,14 +189,14 @@ impl Signals {
         if state.shields > 0 {
             return Ok(());
         }
-        if state.delayed > 0 {
+        if state.delayed > 0 && state.trigger.is_some() {
             debug!(
                 "shielded stage over; delivering the interrupt delayed by {} signal(s)",
                 state.delayed
             );
-            state.delayed = 0;
             state.interrupt();
         }
+        state.delayed = 0;
         match state.trigger {
             Some(_) => Ok(()),
             None => Err(Interrupted {

@@ -1,0 +1,125 @@
+//! A collector: one thread per worker that reads its reports, routes each
+//! reply to the caller waiting for it, and reaps the worker when it exits.
+//!
+//! Reading a worker's stdout is also the cheapest way to watch it: the read
+//! returns end-of-file the moment the process dies, however it dies, so a
+//! crash is noticed at once instead of when some caller's timeout expires.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout};
+use std::sync::{Arc, Mutex};
+
+use log::{debug, warn};
+
+use super::{lock, worker_name, Event, ManagerError, Phase, Shared};
+use crate::fault::Fault;
+use crate::protocol::{self, Report};
+
+pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Arc<Mutex<Child>>) {
+    let name = worker_name(index);
+    let mut reports = BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reports.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => match protocol::parse::<Report>(&line) {
+                Ok(report) => on_report(shared, index, report),
+                Err(cause) => warn!("{name}: ignoring a malformed report ({cause}): {line:?}"),
+            },
+            Err(cause) => {
+                warn!("{name}: cannot read its reports ({cause})");
+                break;
+            }
+        }
+    }
+    // Output closed: the worker has exited or is exiting. Reap it, so no
+    // zombie is left, and learn how it ended.
+    let status = match lock(child).wait() {
+        Ok(status) => status.to_string(),
+        Err(cause) => format!("exit status unknown: {cause}"),
+    };
+    on_exit(shared, index, &name, status);
+}
+
+fn on_report(shared: &Shared, index: usize, report: Report) {
+    match report {
+        Report::Bootstrapped { pid } => {
+            let _ = shared
+                .events
+                .send(Event::Bootstrapped { worker: index, pid });
+        }
+        Report::Started => {
+            let _ = shared.events.send(Event::Started { worker: index });
+        }
+        Report::Reply { id, result } => {
+            let caller = {
+                let mut state = shared.lock();
+                let slot = &mut state.workers[index];
+                if slot.call == Some(id) {
+                    slot.call = None;
+                }
+                let caller = state.waiting.remove(&id);
+                state.feed(index);
+                caller
+            };
+            let result = result.map_err(|message| ManagerError::CallFailed {
+                worker: worker_name(index),
+                message,
+            });
+            match caller {
+                Some(caller) => {
+                    let _ = caller.send(result);
+                }
+                None => debug!("call {id}: result arrived after its caller gave up"),
+            }
+        }
+        Report::Updated { round, version } => {
+            {
+                let mut state = shared.lock();
+                state.workers[index].updating = false;
+                state.feed(index);
+            }
+            let _ = shared.events.send(Event::Updated {
+                worker: index,
+                round,
+                version,
+            });
+        }
+    }
+}
+
+fn on_exit(shared: &Shared, index: usize, name: &str, status: String) {
+    let (phase, lost_call) = {
+        let mut state = shared.lock();
+        let slot = &mut state.workers[index];
+        slot.alive = false;
+        slot.stdin = None;
+        let lost = slot.call.take();
+        let caller = lost.and_then(|id| state.waiting.remove(&id).map(|caller| (id, caller)));
+        (state.phase, caller)
+    };
+    let unexpected = phase == Phase::Running;
+    if let Some((id, caller)) = lost_call {
+        // The caller learns at once, not after its 30 s timeout.
+        warn!("{name}: exited ({status}) while processing call {id}");
+        let _ = caller.send(Err(ManagerError::WorkerDied {
+            worker: name.to_owned(),
+            status: status.clone(),
+        }));
+    }
+    if unexpected {
+        if let Some(faults) = &shared.faults {
+            faults.report(Fault::WorkerDied {
+                worker: name.to_owned(),
+                detail: status.clone(),
+            });
+        }
+    } else {
+        debug!("{name}: exited ({status})");
+    }
+    let _ = shared.events.send(Event::Exited {
+        worker: index,
+        status,
+    });
+}

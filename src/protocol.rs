@@ -1,0 +1,109 @@
+//! The wire protocol between the manager and its workers.
+//!
+//! One JSON message per line, over the worker's stdin (commands) and stdout
+//! (reports). Lines make the framing trivial, and a line under 4 KiB is
+//! written to a pipe in one atomic piece, so messages never interleave.
+//! The worker's stderr is not part of the protocol: it is inherited from
+//! the parent, so worker logs go straight to the terminal.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// Parent to worker.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run one call and reply with its id.
+    Call { id: u64, request: Request },
+    /// Reload the rules; reply `Updated` with the same round.
+    Update { round: u64 },
+    /// Finish, answer any queued calls with an error, and exit.
+    Stop,
+}
+
+/// Worker to parent.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// The worker's code is running and its signal policy is in place.
+    Bootstrapped {
+        pid: u32,
+    },
+    /// Initialisation is done: the worker takes calls from now on.
+    Started,
+    /// The outcome of call `id`.
+    Reply {
+        id: u64,
+        result: Result<Output, String>,
+    },
+    Updated {
+        round: u64,
+        version: u64,
+    },
+}
+
+/// What a caller asks a worker to do.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    ProcessString(String),
+    ProcessNumber(i64),
+}
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::ProcessString(text) => write!(f, "process_string({text:?})"),
+            Request::ProcessNumber(number) => write!(f, "process_number({number})"),
+        }
+    }
+}
+
+/// A call's result: what was asked, under which version of the rules, and
+/// the digest of the work (which anyone can recompute to check it was done).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub request: Request,
+    pub version: u64,
+    pub rounds: u64,
+    pub digest: u64,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} = {:016x} (version {}, {} rounds)",
+            self.request, self.digest, self.version, self.rounds
+        )
+    }
+}
+
+/// Writes `message` as one line, in one `write`.
+pub fn send<W: Write, M: Serialize>(out: &mut W, message: &M) -> io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    out.flush()
+}
+
+/// Parses one line (without its newline).
+pub fn parse<'a, M: Deserialize<'a>>(line: &'a str) -> Result<M, serde_json::Error> {
+    serde_json::from_str(line.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_single_lines_that_round_trip() {
+        let command = Command::Call {
+            id: 3,
+            request: Request::ProcessString("line\nbreak".into()),
+        };
+        let mut buffer = Vec::new();
+        send(&mut buffer, &command).unwrap();
+        assert_eq!(buffer.iter().filter(|&&b| b == b'\n').count(), 1);
+        let text = String::from_utf8(buffer).unwrap();
+        assert_eq!(parse::<Command>(&text).unwrap(), command);
+    }
+}
