@@ -97,14 +97,14 @@ pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
             warn!("stdin closed without a stop: the parent is gone; exiting")
         }
         Ending::ParentUnreachable(cause) => {
-            warn!("cannot write to the parent ({cause}): it is gone; exiting")
+            warn!("cannot write to the parent ({cause}): the parent is gone; exiting")
         }
     }
     ExitCode::SUCCESS
 }
 
 fn parent_gone_at_start() -> ExitCode {
-    warn!("the parent went away during start; exiting");
+    warn!("cannot report to the parent during start: the parent is gone; exiting");
     ExitCode::SUCCESS
 }
 

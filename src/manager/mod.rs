@@ -422,9 +422,6 @@ impl MultiProcessManager {
             let mut state = self.shared.lock();
             state.phase = Phase::Stopping;
             state.stop_trigger = None;
-            for slot in &mut state.workers {
-                slot.stdin = None;
-            }
             state
                 .workers
                 .iter()
@@ -435,6 +432,11 @@ impl MultiProcessManager {
         // while it reaps, and then needs the state lock.
         for child in &children {
             let _ = lock(child).kill();
+        }
+        // Closed only after the kill, so that no healthy worker sees the
+        // end-of-file first and mistakes it for its parent's death.
+        for slot in &mut self.shared.lock().workers {
+            slot.stdin = None;
         }
         self.join_collectors();
         self.shared.lock().phase = Phase::Stopped;

@@ -91,6 +91,35 @@ impl Program {
         }
     }
 
+    /// Like `wait_for`, but only a line printed from now on counts (what the
+    /// program printed already, read or not, is skipped).
+    pub fn wait_for_new(&mut self, needle: &str) -> String {
+        let seen = self.log.len()
+            + self.lines.try_iter().fold(0, |count, line| {
+                self.log.push(line);
+                count + 1
+            });
+        loop {
+            let line = self.wait_for_any_line();
+            if line.contains(needle) && self.log.len() > seen {
+                return line;
+            }
+        }
+    }
+
+    fn wait_for_any_line(&mut self) -> String {
+        match self.lines.recv_deadline(Instant::now() + PATIENCE) {
+            Ok(line) => {
+                self.log.push(line.clone());
+                line
+            }
+            Err(_) => {
+                self.kill_group();
+                panic!("no more log lines; log:\n{}", self.log.join("\n"))
+            }
+        }
+    }
+
     /// Sends `signal` to the whole process group, as a terminal does on Ctrl+C.
     pub fn signal_group(&self, signal: i32) {
         // SAFETY: kill(2) with a negative pid signals that process group.
@@ -225,16 +254,15 @@ impl Finished {
     pub fn assert_no_process_left(&self, grace: Duration) {
         let give_up = Instant::now() + grace;
         loop {
-            // SAFETY: signal 0 only checks whether any process of the group exists.
-            let alive = unsafe { libc::kill(-self.group, 0) } == 0;
-            if !alive {
+            let alive = live_members(self.group);
+            if alive.is_empty() {
                 return;
             }
             if Instant::now() >= give_up {
                 // SAFETY: clean up our own leftovers before failing.
                 unsafe { libc::kill(-self.group, libc::SIGKILL) };
                 panic!(
-                    "processes of group {} left behind; log:\n{}",
+                    "processes {alive:?} of group {} left behind; log:\n{}",
                     self.group,
                     self.log.join("\n")
                 );
@@ -242,6 +270,37 @@ impl Finished {
             thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Pids of the processes of `group` that are still running. Zombies do not
+/// count: an orphan that exited waits for whatever adopted it to reap it,
+/// and that is outside the program's control.
+fn live_members(group: i32) -> Vec<i32> {
+    // SAFETY: signal 0 only checks whether any process of the group exists.
+    if unsafe { libc::kill(-group, 0) } != 0 {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![group]; // no /proc: cannot tell zombies apart
+    };
+    let mut alive = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name, which is in parentheses: state ppid pgrp ...
+        let Some(after) = stat.rfind(')').map(|end| &stat[end + 2..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split(' ').collect();
+        if fields.len() > 2 && fields[2] == group.to_string() && fields[0] != "Z" {
+            alive.push(pid);
+        }
+    }
+    alive
 }
 
 pub fn message(line: &str) -> &str {
@@ -257,6 +316,37 @@ pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+/// Runs a program with its stdin on a pseudo-terminal, as when a person
+/// types the command; returns the exit code and what it printed.
+pub fn run_with_terminal_stdin(exe: &str, args: &[&str]) -> (Option<i32>, String) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls; every returned descriptor is checked and
+    // handed to an owning File exactly once.
+    let (master, terminal) = unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt failed");
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let name = libc::ptsname(master);
+        assert!(!name.is_null(), "ptsname failed");
+        let terminal = libc::open(name, libc::O_RDWR | libc::O_NOCTTY);
+        assert!(terminal >= 0, "cannot open the terminal side");
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(terminal),
+        )
+    };
+    let output = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::from(terminal))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+    drop(master);
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.code(), text)

@@ -1,0 +1,260 @@
+//! `complex` under real signals: to the whole process group (a terminal's
+//! Ctrl+C), to the main process only (`kill`), and SIGKILL to the parent or
+//! to one worker. Every run must end with nothing of it left running.
+#![cfg(unix)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run_to_end, Finished, Program, SIGINT, SIGKILL, SIGTERM};
+
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+/// Calls take 15 and 25 ms, an update 250 ms every 500 ms, start and stop of
+/// service-2 50 ms.
+const FAST: &[&str] = &["--time-scale", "0.05"];
+
+fn start(extra: &[&str]) -> Program {
+    let args: Vec<&str> = FAST.iter().chain(extra).copied().collect();
+    Program::start(COMPLEX, &args)
+}
+
+/// Checks the stop sequence ran in order and completely.
+fn assert_clean_stop(run: &Finished) {
+    run.assert_exit_code(0);
+    run.assert_in_order(&[
+        "main: begin",
+        "stop: begin",
+        "service-2: stopping",
+        "service-2: stopped",
+        "service-1: stopping",
+        "service-1: cancelling the update loop",
+        "service-1: cancelling the busy loops",
+        "service-1: stopping the manager on the pool",
+        "manager: all workers stopped",
+        "service-1: stopped",
+        "stop: end",
+        "main: end",
+    ]);
+    run.assert_last_line("main: end");
+    run.assert_well_formed();
+    run.assert_no_duplicate_lines();
+    run.assert_absent("panicked");
+    assert!(
+        run.count("| worker-4 |") > 0,
+        "worker-4 never logged:\n{}",
+        run.log.join("\n")
+    );
+}
+
+/// The pid a worker reported in its "bootstrapped" line.
+fn worker_pid(program: &mut Program, worker: &str) -> i32 {
+    let line = program.wait_for(&format!(
+        "| {worker} | main | graceful::worker | INFO  | bootstrapped (pid "
+    ));
+    let pid = line
+        .rsplit("(pid ")
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(')');
+    pid.parse().unwrap_or_else(|_| panic!("no pid in {line:?}"))
+}
+
+#[test]
+fn ctrl_c_during_the_manager_start() {
+    let mut program = start(&[]);
+    program.wait_for("manager: starting 4 workers");
+    program.signal_group(SIGINT);
+    let run = program.finish();
+    assert_clean_stop(&run);
+    run.assert_in_order(&[
+        "delaying the interrupt",
+        "manager: 4 workers started",
+        "got the interrupt during start",
+    ]);
+    run.assert_absent("run: waiting");
+}
+
+#[test]
+fn ctrl_c_during_the_run_stage_reaches_workers_too() {
+    let mut program = start(&[]);
+    program.wait_for("run: waiting");
+    program.wait_for_new("| worker-1 | main | graceful::worker | DEBUG | call ");
+    program.signal_group(SIGINT);
+    let run = program.finish();
+    assert_clean_stop(&run);
+    // The terminal's Ctrl+C reached the workers, which ignored it and
+    // waited for their parent's stop.
+    assert!(run.count("ignoring it: a worker stops when its parent tells it to") >= 1);
+    assert_eq!(
+        run.count("graceful::worker | INFO  | stopped"),
+        4,
+        "{}",
+        run.log.join("\n")
+    );
+}
+
+#[test]
+fn ctrl_c_during_an_update() {
+    let mut program = start(&[]);
+    program.wait_for_new("| worker-2 | main | graceful::worker | DEBUG | update 1: begin");
+    program.signal_group(SIGINT);
+    let run = program.finish();
+    assert_clean_stop(&run);
+    run.assert_in_order(&["update 1: begin", "run: end; interrupted", "update 1: end"]);
+}
+
+#[test]
+fn ctrl_c_during_stop_is_delayed() {
+    let mut program = start(&["--run-for", "0.3"]);
+    program.wait_for("service-2: stopping");
+    program.signal_group(SIGINT);
+    let run = program.finish();
+    assert_clean_stop(&run);
+    run.assert_in_order(&[
+        "service-2: stopping",
+        "delaying the interrupt",
+        "service-1: stopped",
+    ]);
+}
+
+#[test]
+fn sigterm_to_the_main_process_only() {
+    let mut program = start(&[]);
+    program.wait_for("run: waiting");
+    program.signal_leader(SIGTERM);
+    let run = program.finish();
+    assert_clean_stop(&run);
+    run.assert_absent("ignoring it");
+}
+
+#[test]
+fn sigkill_to_the_parent_leaves_no_orphan() {
+    let mut program = start(&[]);
+    program.wait_for("run: waiting");
+    program.signal_leader(SIGKILL);
+    // `finish` returns once every process holding the log pipe has exited,
+    // that is once all four workers have left by themselves.
+    let run = program.finish();
+    assert_eq!(run.code(), None, "killed by a signal");
+    assert_eq!(
+        run.count("the parent is gone; exiting"),
+        4,
+        "{}",
+        run.log.join("\n")
+    );
+    run.assert_no_process_left(Duration::from_secs(2));
+}
+
+#[test]
+fn sigkill_to_a_worker_fails_its_call_at_once_and_stops_gracefully() {
+    // Real-time calls (0.3-0.5 s, even if a busy machine skews the
+    // worker's calibration) so the kill lands while a call is in hand.
+    let mut program = Program::start(
+        COMPLEX,
+        &[
+            "--time-scale",
+            "1",
+            "--update-every",
+            "100",
+            "--busy-loops",
+            "4",
+            "--pool-threads",
+            "6",
+        ],
+    );
+    let pid = worker_pid(&mut program, "worker-2");
+    program.wait_for("run: waiting");
+    program.wait_for_new("| worker-2 | main | graceful::worker | DEBUG | call ");
+    // SAFETY: kill(2) on a worker pid this test's program reported.
+    assert_eq!(unsafe { libc::kill(pid, SIGKILL) }, 0);
+    let run = program.finish();
+    run.assert_exit_code(4);
+    run.assert_in_order(&[
+        "worker-2: exited (signal: 9 (SIGKILL)) while processing call",
+        "run: end; worker-2 died: signal: 9 (SIGKILL)",
+        "service-2: stopped",
+        "manager: all workers stopped",
+        "service-1: stopped",
+        "main: end",
+    ]);
+    assert!(
+        run.count("failed: worker-2 died (signal: 9 (SIGKILL))") >= 1,
+        "the caller saw it: {}",
+        run.log.join("\n")
+    );
+    run.assert_last_line("main: end");
+}
+
+#[test]
+fn a_worker_that_fails_to_start_fails_the_start() {
+    let run = start(&["--inject-fault", "worker-start"]).finish();
+    run.assert_exit_code(3);
+    run.assert_in_order(&[
+        "initialisation failed: injected fault (worker-start)",
+        "start abandoned; all 4 worker(s) killed and reaped",
+        "service-1 failed to start: worker-1 exited (exit status: 3) before it started",
+        "stop: begin (start failed",
+        "stop: end",
+        "main: end",
+    ]);
+    run.assert_absent("service-2: starting");
+    run.assert_absent("service-1: stopping");
+    run.assert_last_line("main: end");
+}
+
+#[test]
+fn a_worker_that_hangs_at_start_is_killed_after_the_bootstrap_timeout() {
+    let run = start(&["--inject-fault", "worker-hang"]).finish();
+    run.assert_exit_code(3);
+    run.assert_in_order(&[
+        "injected fault: hanging before bootstrap",
+        "start abandoned; all 4 worker(s) killed and reaped",
+        "service-1 failed to start: worker-1 did not bootstrap within 5 s",
+        "main: end",
+    ]);
+    run.assert_last_line("main: end");
+}
+
+#[test]
+fn shielded_and_unshielded_loops_both_stop_cleanly() {
+    for extra in [
+        &["--busy-loops", "4"][..],
+        &["--busy-loops", "4", "--unshielded"],
+    ] {
+        let mut program = start(extra);
+        program.wait_for("run: waiting");
+        program.wait_for("busy-4: process_string");
+        program.signal_group(SIGINT);
+        let run = program.finish();
+        assert_clean_stop(&run);
+    }
+}
+
+#[test]
+fn worker_mode_refuses_to_run_from_a_terminal() {
+    let (code, output) = common::run_with_terminal_stdin(COMPLEX, &["--worker-id", "1"]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains("workers are started by `complex` itself"),
+        "{output}"
+    );
+}
+
+#[test]
+fn bad_values_get_a_clear_message_and_exit_2() {
+    for (args, expected) in [
+        (&["--workers", "0"][..], "--workers"),
+        (&["--pool-threads", "many"], "--pool-threads"),
+        (&["--update-every", "0"], "must be more than 0 seconds"),
+        (
+            &["--inject-fault", "everywhere"],
+            "invalid value 'everywhere'",
+        ),
+    ] {
+        let (code, output) = run_to_end(COMPLEX, args);
+        assert_eq!(code, Some(2), "{args:?}: {output}");
+        assert!(output.contains(expected), "{args:?}: {output}");
+    }
+}
