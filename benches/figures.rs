@@ -1,0 +1,329 @@
+//! The benchmark: prints the figures quoted in the README's performance
+//! section. Not a test: it asserts nothing, it measures.
+//!
+//!     cargo bench --bench figures
+//!
+//! Every figure is the median (and a tail percentile where it matters) of
+//! repeated runs; the table says how many. Logs of the programs under test
+//! go to a temporary file, not the terminal, so the terminal's speed does
+//! not enter the figures.
+
+#[cfg(target_os = "linux")]
+fn main() {
+    linux::main();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    println!("the benchmark reads /proc and is Linux-only");
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use graceful::manager::{ManagerConfig, MultiProcessManager};
+
+    const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
+    const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+    pub fn main() {
+        let log_file =
+            std::env::temp_dir().join(format!("graceful-bench-{}.log", std::process::id()));
+        redirect_stderr(&log_file);
+        graceful::logging::init("main");
+
+        let cores = thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "graceful-shutdown benchmark, {cores} cores, program logs in {}",
+            log_file.display()
+        );
+        println!();
+        println!("| figure | value | runs |");
+        println!("|---|---|---|");
+
+        for (label, logging) in [("DEBUG logging", true), ("logging off", false)] {
+            let lines_before = line_count(&log_file);
+            let (median, p99) = call_round_trip(logging, 3000);
+            let lines_per_call = (line_count(&log_file) - lines_before) as f64 / 3200.0;
+            row(
+                &format!("manager call round trip, 1 caller, {label}"),
+                &format!("median {median:.0} µs, p99 {p99:.0} µs ({lines_per_call:.1} log lines per call)"),
+                "3000 calls",
+            );
+            let rates: Vec<f64> = (0..3)
+                .map(|_| calls_per_second(logging, 4, Duration::from_secs(2)))
+                .collect();
+            row(
+                &format!("manager calls/s, 4 callers, {label}"),
+                &format!("{:.0}", median_of(rates)),
+                "3 runs of 2 s",
+            );
+        }
+        let (start, stop) = manager_start_stop(4, 10);
+        row(
+            "manager start, 4 workers",
+            &format!("{start:.1} ms"),
+            "10 runs",
+        );
+        row(
+            "manager stop, 4 workers",
+            &format!("{stop:.1} ms"),
+            "10 runs",
+        );
+
+        let memory: Vec<(f64, f64, usize)> = (0..3).map(|_| complex_memory()).collect();
+        let rss = median_of(memory.iter().map(|m| m.0).collect());
+        let pss = median_of(memory.iter().map(|m| m.1).collect());
+        row(
+            "`complex` tree memory, 4 workers",
+            &format!(
+                "{rss:.1} MB RSS, {pss:.1} MB PSS ({} processes)",
+                memory[0].2
+            ),
+            "3 runs",
+        );
+        let idle: Vec<f64> = (0..3)
+            .map(|_| simple_idle_cpu(Duration::from_secs(10)))
+            .collect();
+        row(
+            "`simple` CPU while idle in the wait loop",
+            &format!("{:.2} ms per 10 s", median_of(idle)),
+            "3 runs of 10 s",
+        );
+
+        for (name, exe) in [("simple", SIMPLE), ("complex", COMPLEX)] {
+            let mut times: Vec<f64> = (0..20).map(|_| signal_to_exit(exe)).collect();
+            times.sort_by(f64::total_cmp);
+            row(
+                &format!("`{name}` Ctrl+C to exit, --time-scale 0"),
+                &format!(
+                    "median {:.1} ms, p95 {:.1} ms",
+                    percentile(&times, 0.5),
+                    percentile(&times, 0.95)
+                ),
+                "20 runs",
+            );
+        }
+        let _ = std::fs::remove_file(&log_file);
+    }
+
+    fn line_count(path: &std::path::Path) -> usize {
+        std::fs::read(path).map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count())
+    }
+
+    fn row(figure: &str, value: &str, runs: &str) {
+        println!("| {figure} | {value} | {runs} |");
+    }
+
+    /// Logs of the bench itself and of every child go to `path`.
+    fn redirect_stderr(path: &std::path::Path) {
+        let file = std::fs::File::create(path).expect("create the log file");
+        // SAFETY: dup2 onto fd 2; `file` stays open until dup2 has returned.
+        unsafe { libc::dup2(file.as_raw_fd(), 2) };
+    }
+
+    fn manager(workers: usize, logging: bool) -> Arc<MultiProcessManager> {
+        // Workers read RUST_LOG when they start; the bench's own logger is
+        // switched with the global level.
+        let filter = if logging {
+            graceful::logging::DEFAULT_FILTER
+        } else {
+            "off"
+        };
+        log::set_max_level(if logging {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Off
+        });
+        let config = ManagerConfig {
+            workers,
+            program: COMPLEX.into(),
+            args: vec!["--time-scale".into(), "0".into()],
+        };
+        // SAFETY-free in edition 2021; no other thread reads the environment now.
+        std::env::set_var("RUST_LOG", filter);
+        let manager = Arc::new(MultiProcessManager::new(config, None));
+        manager.start().expect("manager start");
+        manager
+    }
+
+    /// One caller, back-to-back calls: microseconds per round trip.
+    fn call_round_trip(logging: bool, calls: usize) -> (f64, f64) {
+        let manager = manager(4, logging);
+        for n in 0..200 {
+            manager.process_number(n).expect("warm-up call");
+        }
+        let mut times: Vec<f64> = (0..calls)
+            .map(|n| {
+                let began = Instant::now();
+                manager.process_number(n as i64).expect("call");
+                began.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        manager.stop();
+        times.sort_by(f64::total_cmp);
+        (percentile(&times, 0.5), percentile(&times, 0.99))
+    }
+
+    fn calls_per_second(logging: bool, callers: usize, period: Duration) -> f64 {
+        let manager = manager(4, logging);
+        let began = Instant::now();
+        let threads: Vec<_> = (0..callers)
+            .map(|_| {
+                let manager = manager.clone();
+                thread::spawn(move || {
+                    let mut calls = 0u64;
+                    while began.elapsed() < period {
+                        manager.process_number(calls as i64).expect("call");
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        let calls: u64 = threads.into_iter().map(|t| t.join().expect("caller")).sum();
+        let rate = calls as f64 / began.elapsed().as_secs_f64();
+        manager.stop();
+        rate
+    }
+
+    fn manager_start_stop(workers: usize, runs: usize) -> (f64, f64) {
+        let mut starts = Vec::new();
+        let mut stops = Vec::new();
+        for _ in 0..runs {
+            let config = ManagerConfig {
+                workers,
+                program: COMPLEX.into(),
+                args: vec!["--time-scale".into(), "0".into()],
+            };
+            let manager = MultiProcessManager::new(config, None);
+            let began = Instant::now();
+            manager.start().expect("start");
+            starts.push(began.elapsed().as_secs_f64() * 1e3);
+            let began = Instant::now();
+            manager.stop();
+            stops.push(began.elapsed().as_secs_f64() * 1e3);
+        }
+        (median_of(starts), median_of(stops))
+    }
+
+    /// Starts a program in its own process group with its log piped to us;
+    /// returns it once `needle` has appeared, with the rest of the log
+    /// drained in the background.
+    fn start_until(exe: &str, args: &[&str], needle: &str) -> std::process::Child {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env("RUST_LOG", graceful::logging::DEFAULT_FILTER)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("start the program");
+        let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
+        for line in lines.by_ref() {
+            if line.expect("read the log").contains(needle) {
+                break;
+            }
+        }
+        thread::spawn(move || for _ in lines {});
+        child
+    }
+
+    fn signal_to_exit(exe: &str) -> f64 {
+        let mut child = start_until(exe, &["--time-scale", "0"], "run: waiting");
+        let began = Instant::now();
+        // SAFETY: SIGINT to the process group we created, like a terminal.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+        child.wait().expect("wait");
+        began.elapsed().as_secs_f64() * 1e3
+    }
+
+    /// RSS and PSS in MB of `complex` and its workers, in the run stage.
+    fn complex_memory() -> (f64, f64, usize) {
+        let mut child = start_until(COMPLEX, &["--run-for", "2"], "run: waiting");
+        thread::sleep(Duration::from_millis(500));
+        let mut pids = vec![child.id()];
+        pids.extend(children_of(child.id()));
+        let (mut rss, mut pss) = (0.0, 0.0);
+        for pid in &pids {
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            rss += kilobytes(&rollup, "Rss:") / 1024.0;
+            pss += kilobytes(&rollup, "Pss:") / 1024.0;
+        }
+        child.wait().expect("wait");
+        (rss, pss, pids.len())
+    }
+
+    /// CPU time of every thread of `simple` while it waits, in ms per `period`.
+    fn simple_idle_cpu(period: Duration) -> f64 {
+        let run_for = format!("{}", period.as_secs_f64() + 1.0);
+        let mut child = start_until(
+            SIMPLE,
+            &["--time-scale", "0", "--run-for", &run_for],
+            "run: waiting",
+        );
+        let before = cpu_nanoseconds(child.id());
+        thread::sleep(period);
+        let after = cpu_nanoseconds(child.id());
+        child.wait().expect("wait");
+        (after - before) as f64 / 1e6
+    }
+
+    /// Nanoseconds on CPU of all threads of `pid` (from schedstat, which is
+    /// exact, unlike the 10 ms ticks of /proc/PID/stat).
+    fn cpu_nanoseconds(pid: u32) -> u64 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0;
+        };
+        tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    fn children_of(parent: u32) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_string_lossy().parse::<u32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let after = stat.rfind(')').map_or("", |end| &stat[end + 2..]);
+                after.split(' ').nth(1) == Some(&parent.to_string())
+            })
+            .collect()
+    }
+
+    fn kilobytes(rollup: &str, field: &str) -> f64 {
+        rollup
+            .lines()
+            .find(|line| line.starts_with(field))
+            .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn median_of(mut values: Vec<f64>) -> f64 {
+        values.sort_by(f64::total_cmp);
+        percentile(&values, 0.5)
+    }
+
+    fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((sorted.len() - 1) as f64 * fraction).round() as usize;
+        sorted[index]
+    }
+}
