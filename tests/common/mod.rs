@@ -188,6 +188,17 @@ impl Finished {
         );
     }
 
+    /// The shape of every graceful end: exit status 0, `steps` in this
+    /// order, `main: end` last, every line whole and printed once.
+    pub fn assert_graceful_end(&self, steps: &[&str]) {
+        self.assert_exit_code(0);
+        self.assert_in_order(steps);
+        self.assert_last_line("main: end");
+        self.assert_well_formed();
+        self.assert_no_duplicate_lines();
+        self.assert_absent("panicked");
+    }
+
     /// The message column of each line (the part after the fifth ` | `).
     pub fn messages(&self) -> Vec<&str> {
         self.log.iter().map(|line| message(line)).collect()
