@@ -9,8 +9,11 @@
 //! * [`lifecycle`]: start (shielded), run, stop (shielded, in reverse order,
 //!   against a deadline), in one function;
 //! * [`slow_service`]: the simplest service, used by `simple`;
-//! * [`knobs`], [`logging`], [`exit_code`], [`fault`], [`stop_deadline`]:
-//!   the supporting pieces.
+//! * [`manager`]: worker processes behind one call interface (used by
+//!   `complex`), and [`worker`], the same program seen from inside a worker;
+//! * [`pool`]: the thread pool every call into the manager goes through;
+//! * [`dummy`], [`protocol`], [`knobs`], [`logging`], [`exit_code`],
+//!   [`fault`], [`stop_deadline`]: the supporting pieces.
 
 pub mod dummy;
 pub mod exit_code;

@@ -3,7 +3,7 @@
 //! This is the whole recipe for a graceful shutdown, in one function,
 //! [`App::run`]:
 //!
-//! 1. **start** every service, in order, under a [`Shield`]: a Ctrl+C now is
+//! 1. **start** every service, in order, under a [`Shield`](crate::signals::Shield): a Ctrl+C now is
 //!    recorded, not obeyed, because a half-started service is hard to stop;
 //! 2. **run**: wait, using no CPU, for the interrupt, a fault or `--run-for`;
 //!    skipped if the program was interrupted during start;

@@ -488,8 +488,10 @@ impl State {
             id,
             request: request.clone(),
         };
-        // A failed write means the worker is dying: its collector is about
-        // to see the end of its output and fail this call with the status.
+        // Written under the state lock, which is fine: the worker is free, so
+        // it is reading. A failed write means the worker is dying: its
+        // collector is about to see the end of its output and fail this
+        // call with the exit status.
         if let Some(stdin) = slot.stdin.as_mut() {
             let _ = protocol::send(stdin, &command);
         }
