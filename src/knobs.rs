@@ -33,9 +33,6 @@ pub struct Knobs {
 pub struct TimeScale(f64);
 
 impl TimeScale {
-    /// Real time, as designed.
-    pub const REAL: TimeScale = TimeScale(1.0);
-
     pub fn new(factor: f64) -> Option<TimeScale> {
         (factor.is_finite() && factor >= 0.0).then_some(TimeScale(factor))
     }

@@ -28,3 +28,16 @@ pub mod signals;
 pub mod slow_service;
 pub mod stop_deadline;
 pub mod worker;
+
+/// Locks `mutex` even if a thread panicked while holding it.
+///
+/// Every lock in this crate guards bookkeeping that is consistent after each
+/// statement (counters, queues, maps), never half-done work. Refusing a
+/// poisoned lock would turn one panic into a hang or a second panic in every
+/// thread that touches it, the stop sequence included; taking it keeps the
+/// shutdown going.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -9,6 +9,8 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
+
+use crate::lock;
 use std::thread::{self, JoinHandle};
 
 use crossbeam::channel::{self, Receiver, Sender};
@@ -153,14 +155,6 @@ impl<T> JobHandle<T> {
             PoolError::ShutDown
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Only pool bookkeeping is behind these locks, and jobs never run while
-    // one is held, so a poisoned lock still holds consistent data.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

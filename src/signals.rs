@@ -205,12 +205,10 @@ impl Signals {
         }
     }
 
-    /// The ctrl-c thread must never die of a poisoned lock: the state is a few
-    /// counters that are consistent after every statement, so we take it anyway.
+    /// The `ctrl-c` thread must never die of a poisoned lock (see
+    /// [`crate::lock`]): it is what turns Ctrl+C into a stop.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.state)
     }
 }
 

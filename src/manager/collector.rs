@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use log::{debug, warn};
 
-use super::{lock, worker_name, Event, ManagerError, Phase, Shared};
+use super::{worker_name, Event, ManagerError, Phase, Shared};
 use crate::fault::Fault;
+use crate::lock;
 use crate::protocol::{self, Report};
 
 pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Arc<Mutex<Child>>) {

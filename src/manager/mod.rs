@@ -41,6 +41,8 @@ use log::{debug, info, warn};
 
 pub use error::ManagerError;
 
+use crate::lock;
+
 use crate::fault::FaultReporter;
 use crate::protocol::{self, Command, Output, Request};
 use crate::signals::Never;
@@ -562,13 +564,4 @@ fn names(indexes: &HashSet<usize>) -> String {
     sorted.sort_unstable();
     let names: Vec<String> = sorted.into_iter().map(worker_name).collect();
     names.join(", ")
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the state whole before it can panic, so
-    // a poisoned lock still guards consistent data; refusing it would turn
-    // one failure into a hang of every caller.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
