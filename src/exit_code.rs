@@ -14,8 +14,12 @@ pub const START_FAILED: u8 = 3;
 pub const WORKER_DIED: u8 = 4;
 /// The stop overran `--stop-timeout`; the program gave up on it.
 pub const STOP_TIMED_OUT: u8 = 5;
-/// A service's stop returned an error; the other services were still stopped.
+/// A service's stop failed (an error or a panic); the other services were
+/// still stopped.
 pub const STOP_FAILED: u8 = 6;
+/// A thread of ours panicked (a bug); everything that had started was
+/// stopped gracefully.
+pub const INTERNAL_FAILURE: u8 = 7;
 
 /// How a run of the application ended, as far as the exit status goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +28,7 @@ pub enum Outcome {
     StartFailed,
     WorkerDied,
     StopFailed,
+    InternalFailure,
 }
 
 impl Outcome {
@@ -33,6 +38,7 @@ impl Outcome {
             Outcome::StartFailed => START_FAILED,
             Outcome::WorkerDied => WORKER_DIED,
             Outcome::StopFailed => STOP_FAILED,
+            Outcome::InternalFailure => INTERNAL_FAILURE,
         }
     }
 

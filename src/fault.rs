@@ -4,7 +4,8 @@
 //! collector thread deep inside the manager), and that code must not stop the
 //! application itself: only the lifecycle knows the stop order. So it reports
 //! the fault here, and the run stage, which waits for "interrupt *or* fault",
-//! wakes up and runs the same graceful stop as for Ctrl+C.
+//! wakes up and runs the same graceful stop as for Ctrl+C. A panic in any
+//! thread is reported here too, by the hook in [`crate::panics`].
 
 use crossbeam::channel::Sender;
 
@@ -15,6 +16,8 @@ use crate::exit_code::Outcome;
 pub enum Fault {
     /// A worker process exited while the application still needed it.
     WorkerDied { worker: String, detail: String },
+    /// A thread of ours panicked: a bug. Its message is already logged.
+    Panicked { thread: String },
 }
 
 impl Fault {
@@ -22,6 +25,7 @@ impl Fault {
     pub fn outcome(&self) -> Outcome {
         match self {
             Fault::WorkerDied { .. } => Outcome::WorkerDied,
+            Fault::Panicked { .. } => Outcome::InternalFailure,
         }
     }
 }
@@ -30,6 +34,7 @@ impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Fault::WorkerDied { worker, detail } => write!(f, "{worker} died: {detail}"),
+            Fault::Panicked { thread } => write!(f, "thread '{thread}' panicked"),
         }
     }
 }

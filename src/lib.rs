@@ -12,8 +12,10 @@
 //! * [`manager`]: worker processes behind one call interface (used by
 //!   `complex`), and [`worker`], the same program seen from inside a worker;
 //! * [`pool`]: the thread pool every call into the manager goes through;
+//! * [`fault`] and [`panics`]: how a dead worker or a panic in any thread
+//!   becomes the same graceful stop as Ctrl+C;
 //! * [`dummy`], [`protocol`], [`knobs`], [`logging`], [`exit_code`],
-//!   [`fault`], [`stop_deadline`]: the supporting pieces.
+//!   [`stop_deadline`]: the supporting pieces.
 
 pub mod dummy;
 pub mod exit_code;
@@ -22,6 +24,7 @@ pub mod knobs;
 pub mod lifecycle;
 pub mod logging;
 pub mod manager;
+pub mod panics;
 pub mod pool;
 pub mod protocol;
 pub mod signals;

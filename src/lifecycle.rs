@@ -23,6 +23,7 @@ use log::{error, info, warn};
 use crate::exit_code::Outcome;
 use crate::fault::{Fault, FaultReporter};
 use crate::knobs::Knobs;
+use crate::panics;
 use crate::signals::{Interrupted, Signals};
 use crate::stop_deadline::StopDeadline;
 
@@ -113,15 +114,14 @@ impl App {
         // --- start, shielded ---
         info!("start: begin (Ctrl+C is delayed until start is over)");
         let shield = self.signals.shield();
-        let started = self.start_all();
-        let start_failed = started < self.services.len();
+        let (started, start_failure) = self.start_all();
         let interrupted = shield.release();
         // What never started is never stopped: stop() may rely on start().
         self.services.truncate(started);
 
         // --- run, unless start failed or was interrupted ---
-        let reason = if start_failed {
-            StopReason::StartFailed
+        let reason = if let Some(failure) = start_failure {
+            failure
         } else if interrupted.is_err() {
             warn!("start: end; got the interrupt during start, so skipping the run stage");
             StopReason::InterruptedDuringStart
@@ -141,33 +141,52 @@ impl App {
         }
         info!("stop: end");
 
-        // Faults that came in while stopping still say the run was not clean.
-        let late_fault = self.faults.try_iter().next();
-        if let Some(fault) = &late_fault {
+        // Faults that came in while stopping (a worker dying, a loop
+        // panicking as it was cancelled) still say the run was not clean.
+        let late_faults: Vec<Fault> = self.faults.try_iter().collect();
+        for fault in &late_faults {
             error!("{fault} (during stop)");
         }
         self.signals.finish();
 
+        // The cause of the stop decides the exit code; a failed stop comes
+        // next; then whatever went wrong during the stop.
         match reason {
             StopReason::StartFailed => Outcome::StartFailed,
             StopReason::Fault(fault) => fault.outcome(),
             _ if stop_failed => Outcome::StopFailed,
-            _ => late_fault.map_or(Outcome::Clean, |fault| fault.outcome()),
+            _ => late_faults.first().map_or(Outcome::Clean, Fault::outcome),
         }
     }
 
-    /// Starts the services in order until one fails; returns how many started.
-    fn start_all(&mut self) -> usize {
+    /// Starts the services in order until one fails; returns how many
+    /// started and, if one failed, why the program must stop now.
+    fn start_all(&mut self) -> (usize, Option<StopReason>) {
         for (index, service) in self.services.iter_mut().enumerate() {
-            if let Err(cause) = service.start() {
-                error!(
-                    "start: {} failed to start: {cause}; stopping what has started",
-                    service.name()
-                );
-                return index;
-            }
+            // A panic in `start` must not unwind past us: the services
+            // started before this one still need their stop.
+            let failure = match panics::catch(|| service.start()) {
+                Ok(Ok(())) => continue,
+                Ok(Err(cause)) => {
+                    error!(
+                        "start: {} failed to start: {cause}; stopping what has started",
+                        service.name()
+                    );
+                    StopReason::StartFailed
+                }
+                Err(_panicked) => {
+                    // The hook has logged the panic and its message.
+                    error!(
+                        "start: {} panicked while starting; stopping what has started",
+                        service.name()
+                    );
+                    let thread = std::thread::current().name().unwrap_or("main").to_owned();
+                    StopReason::Fault(Fault::Panicked { thread })
+                }
+            };
+            return (index, Some(failure));
         }
-        self.services.len()
+        (self.services.len(), None)
     }
 
     /// Blocks until there is a reason to stop. No polling: `select!` sleeps
@@ -192,18 +211,155 @@ impl App {
     }
 
     /// Stops the started services in reverse order. Every service gets its
-    /// stop even if an earlier one failed. Returns whether any stop failed.
+    /// stop even if an earlier one failed or panicked: one broken stop must
+    /// not leave the others running. The failures are reported together at
+    /// the end. Returns whether any stop failed.
     fn stop_all(&mut self) -> bool {
         let deadline = StopDeadline::arm(self.stop_timeout);
-        let mut failed = false;
+        let mut failures = Vec::new();
         for service in self.services.iter_mut().rev() {
             deadline.step(format!("stopping {}", service.name()));
-            if let Err(cause) = service.stop(&deadline) {
-                error!("stop: {} failed to stop: {cause}", service.name());
-                failed = true;
+            match panics::catch(|| service.stop(&deadline)) {
+                Ok(Ok(())) => {}
+                Ok(Err(cause)) => failures.push(format!("{}: {cause}", service.name())),
+                // The hook has logged the panic and its message.
+                Err(_panicked) => failures.push(format!("{}: panicked", service.name())),
             }
         }
         deadline.disarm();
-        failed
+        if !failures.is_empty() {
+            error!(
+                "stop: {} of {} service(s) failed to stop (the others were stopped): {}",
+                failures.len(),
+                self.services.len(),
+                failures.join("; ")
+            );
+        }
+        !failures.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::knobs::TimeScale;
+
+    /// What a test service does in `start` and `stop`.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Behaviour {
+        Works,
+        FailsToStart,
+        PanicsInStart,
+        FailsToStop,
+        PanicsInStop,
+    }
+
+    /// Writes "start NAME" / "stop NAME" into a shared journal.
+    struct Recorder {
+        name: String,
+        behaviour: Behaviour,
+        journal: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Service for Recorder {
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn start(&mut self) -> Result<(), BoxError> {
+            crate::lock(&self.journal).push(format!("start {}", self.name));
+            match self.behaviour {
+                Behaviour::FailsToStart => Err("no database".into()),
+                Behaviour::PanicsInStart => panic!("bug in start"),
+                _ => Ok(()),
+            }
+        }
+
+        fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
+            crate::lock(&self.journal).push(format!("stop {}", self.name));
+            match self.behaviour {
+                Behaviour::FailsToStop => Err("flush failed".into()),
+                Behaviour::PanicsInStop => panic!("bug in stop"),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// Runs an app of three services (`a`, `b`, `c`) that ends its run stage
+    /// at once; returns the outcome and the journal.
+    fn run_app(behaviours: [Behaviour; 3], fault: Option<Fault>) -> (Outcome, Vec<String>) {
+        // A hub of its own, without the process-wide signal handler.
+        let signals: &'static Signals = Box::leak(Box::new(Signals::new()));
+        let knobs = Knobs {
+            time_scale: TimeScale::new(0.0).unwrap(),
+            stop_timeout: Duration::from_secs(30),
+            run_for: Some(Duration::ZERO),
+        };
+        let journal = Arc::new(Mutex::new(Vec::new()));
+        let mut app = App::new(signals, &knobs);
+        if let Some(fault) = fault {
+            app.fault_reporter().report(fault);
+        }
+        for (name, behaviour) in ["a", "b", "c"].into_iter().zip(behaviours) {
+            app = app.service(Recorder {
+                name: name.to_owned(),
+                behaviour,
+                journal: journal.clone(),
+            });
+        }
+        let outcome = app.run();
+        let journal = crate::lock(&journal).clone();
+        (outcome, journal)
+    }
+
+    use Behaviour::*;
+
+    #[test]
+    fn starts_in_order_and_stops_in_reverse() {
+        let (outcome, journal) = run_app([Works; 3], None);
+        assert_eq!(outcome, Outcome::Clean);
+        assert_eq!(
+            journal,
+            ["start a", "start b", "start c", "stop c", "stop b", "stop a"]
+        );
+    }
+
+    #[test]
+    fn a_failed_start_stops_only_what_started_before_it() {
+        let (outcome, journal) = run_app([Works, FailsToStart, Works], None);
+        assert_eq!(outcome, Outcome::StartFailed);
+        assert_eq!(journal, ["start a", "start b", "stop a"]);
+    }
+
+    #[test]
+    fn a_panic_in_start_is_an_internal_failure_and_still_stops_the_rest() {
+        let (outcome, journal) = run_app([Works, PanicsInStart, Works], None);
+        assert_eq!(outcome, Outcome::InternalFailure);
+        assert_eq!(journal, ["start a", "start b", "stop a"]);
+    }
+
+    #[test]
+    fn a_failed_or_panicking_stop_does_not_skip_the_other_stops() {
+        for broken in [FailsToStop, PanicsInStop] {
+            let (outcome, journal) = run_app([Works, broken, Works], None);
+            assert_eq!(outcome, Outcome::StopFailed);
+            assert_eq!(
+                journal,
+                ["start a", "start b", "start c", "stop c", "stop b", "stop a"]
+            );
+        }
+    }
+
+    #[test]
+    fn a_fault_stops_the_app_with_its_own_exit_code() {
+        let fault = Fault::WorkerDied {
+            worker: "worker-1".to_owned(),
+            detail: "signal: 9 (SIGKILL)".to_owned(),
+        };
+        let (outcome, journal) = run_app([Works; 3], Some(fault));
+        assert_eq!(outcome, Outcome::WorkerDied);
+        assert_eq!(journal.len(), 6);
     }
 }

@@ -14,7 +14,7 @@ use crate::lock;
 use std::thread::{self, JoinHandle};
 
 use crossbeam::channel::{self, Receiver, Sender};
-use log::{debug, error};
+use log::debug;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -68,9 +68,9 @@ impl ThreadPool {
                     for job in queue {
                         // A panicking job must not take its thread with it:
                         // the pool would shrink silently, one panic at a time.
-                        if panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
-                            error!("a pool job panicked; its caller gets an error");
-                        }
+                        // The panic hook has logged it; the job's caller gets
+                        // `JobPanicked` when the result sender is dropped.
+                        let _ = panic::catch_unwind(AssertUnwindSafe(job));
                     }
                 });
             match spawned {

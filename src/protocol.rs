@@ -39,6 +39,11 @@ pub enum Report {
         round: u64,
         version: u64,
     },
+    /// The worker's last words before it exits on an error or a panic, so
+    /// the parent can say why it died, not just "exit status: 7".
+    Failed {
+        message: String,
+    },
 }
 
 /// What a caller asks a worker to do.

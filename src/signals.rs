@@ -100,7 +100,7 @@ pub fn install() -> Result<&'static Signals, InstallError> {
 }
 
 impl Signals {
-    fn new() -> Signals {
+    pub(crate) fn new() -> Signals {
         let (trigger, interrupt) = channel::bounded(0);
         Signals {
             state: Mutex::new(State {

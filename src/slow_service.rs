@@ -19,6 +19,17 @@ const STEP_SECONDS: f64 = 1.0;
 pub struct SlowService {
     name: String,
     time_scale: TimeScale,
+    fault: Option<ServiceFault>,
+}
+
+/// A fault the service can be told to simulate (`--inject-fault`), to watch
+/// the lifecycle handle it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceFault {
+    /// `start` returns an error after its step: exit code 3.
+    StartFails,
+    /// `stop` panics after its step: the other services still stop; exit 6.
+    StopPanics,
 }
 
 impl SlowService {
@@ -26,7 +37,13 @@ impl SlowService {
         SlowService {
             name: name.into(),
             time_scale,
+            fault: None,
         }
+    }
+
+    pub fn with_fault(mut self, fault: Option<ServiceFault>) -> SlowService {
+        self.fault = fault;
+        self
     }
 }
 
@@ -39,6 +56,9 @@ impl Service for SlowService {
         info!("{}: starting", self.name);
         // A blocking step, not a poll: the thread simply has work to wait for.
         thread::sleep(self.time_scale.of(STEP_SECONDS));
+        if self.fault == Some(ServiceFault::StartFails) {
+            return Err("injected fault (service-start): cannot start".into());
+        }
         info!("{}: started", self.name);
         Ok(())
     }
@@ -46,6 +66,12 @@ impl Service for SlowService {
     fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
         info!("{}: stopping", self.name);
         thread::sleep(self.time_scale.of(STEP_SECONDS));
+        if self.fault == Some(ServiceFault::StopPanics) {
+            panic!(
+                "injected fault (service-stop): a bug in {}'s stop",
+                self.name
+            );
+        }
         info!("{}: stopped", self.name);
         Ok(())
     }

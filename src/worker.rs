@@ -27,16 +27,20 @@ use log::{debug, error, info, warn};
 use crate::dummy::DummyManager;
 use crate::exit_code;
 use crate::knobs::TimeScale;
+use crate::panics;
 use crate::protocol::{self, Command, Report, Request};
 use crate::signals::{OnSignal, Signals};
 
 /// Faults a worker can be told to simulate, to see how the parent copes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StartFault {
-    /// Initialisation fails after `Bootstrapped`: the worker exits with 3.
-    Fail,
+pub enum WorkerFault {
+    /// Initialisation fails after `Bootstrapped`: the worker says why and
+    /// exits with 3.
+    StartFails,
     /// The worker never says `Bootstrapped` (the parent's 5 s limit hits).
-    Hang,
+    Hangs,
+    /// The first call panics: the worker says why and exits with 7.
+    CallPanics,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -44,7 +48,7 @@ pub struct WorkerOptions {
     /// 1-based; names the process in the log (`worker-1`).
     pub id: usize,
     pub time_scale: TimeScale,
-    pub start_fault: Option<StartFault>,
+    pub fault: Option<WorkerFault>,
 }
 
 /// Runs the worker; returns when it is told to stop or its parent is gone.
@@ -62,10 +66,13 @@ pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
         return ExitCode::from(exit_code::USAGE);
     }
     crate::logging::init(&format!("worker-{}", options.id));
+    // Panics are logged in our format; the parent hears of them from the
+    // `Failed` report below, not from a fault channel.
+    panics::install_hook(None);
 
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    if options.start_fault == Some(StartFault::Hang) {
+    if options.fault == Some(WorkerFault::Hangs) {
         warn!("injected fault: hanging before bootstrap");
         // Blocks until the parent kills us (or closes our stdin).
         let _ = io::stdin().lock().read_line(&mut String::new());
@@ -77,8 +84,15 @@ pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
     }
     info!("bootstrapped (pid {pid})");
 
-    if options.start_fault == Some(StartFault::Fail) {
-        error!("initialisation failed: injected fault (worker-start)");
+    if options.fault == Some(WorkerFault::StartFails) {
+        let message = "initialisation failed: injected fault (worker-start)";
+        error!("{message}");
+        let _ = protocol::send(
+            &mut out,
+            &Report::Failed {
+                message: message.into(),
+            },
+        );
         return ExitCode::from(exit_code::START_FAILED);
     }
     let mut manager = DummyManager::new(options.time_scale);
@@ -90,7 +104,22 @@ pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
     // Bigger than std's own stdin buffer (8 KiB), so every read goes straight
     // to the pipe and `buffer()` below sees all that has been read.
     let mut commands = BufReader::with_capacity(64 * 1024, io::stdin().lock());
-    let ending = serve(&mut commands, &mut out, &mut manager);
+    let served = panics::catch(|| serve(&mut commands, &mut out, &mut manager, options.fault));
+    let ending = match served {
+        Ok(ending) => ending,
+        Err(panicked) => {
+            // The hook has logged the panic here. The parent would only see
+            // an exit status: tell it why, then go. Our state may be broken
+            // half-way through a call, so carrying on is not an option.
+            let _ = protocol::send(
+                &mut out,
+                &Report::Failed {
+                    message: panicked.to_string(),
+                },
+            );
+            return ExitCode::from(exit_code::INTERNAL_FAILURE);
+        }
+    };
     match ending {
         Ending::Stopped => info!("stopped"),
         Ending::ParentGone => {
@@ -137,6 +166,7 @@ fn serve<R: Read>(
     commands: &mut BufReader<R>,
     out: &mut impl Write,
     manager: &mut DummyManager,
+    fault: Option<WorkerFault>,
 ) -> Ending {
     let mut inbox = Inbox::default();
     loop {
@@ -165,6 +195,9 @@ fn serve<R: Read>(
             protocol::send(out, &Report::Updated { round, version })
         } else if let Some((id, request)) = inbox.calls.pop_front() {
             debug!("call {id}: {request}");
+            if fault == Some(WorkerFault::CallPanics) {
+                panic!("injected fault (worker-call): a bug while processing call {id}");
+            }
             let result = Ok(manager.process(&request));
             protocol::send(out, &Report::Reply { id, result })
         } else {
@@ -251,7 +284,12 @@ mod tests {
         ]);
         let mut out = Vec::new();
         let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
-        let ending = serve(&mut BufReader::new(&input[..]), &mut out, &mut manager);
+        let ending = serve(
+            &mut BufReader::new(&input[..]),
+            &mut out,
+            &mut manager,
+            None,
+        );
         assert!(matches!(ending, Ending::Stopped));
         let reports = reports(&out);
         // No call ran and no update happened: every call got an error reply.
@@ -270,7 +308,12 @@ mod tests {
         let input = lines(&[call(1), Command::Update { round: 7 }, call(2)]);
         let mut out = Vec::new();
         let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
-        let ending = serve(&mut BufReader::new(&input[..]), &mut out, &mut manager);
+        let ending = serve(
+            &mut BufReader::new(&input[..]),
+            &mut out,
+            &mut manager,
+            None,
+        );
         assert!(
             matches!(ending, Ending::ParentGone),
             "input ended without a stop"

@@ -183,36 +183,6 @@ fn sigkill_to_a_worker_fails_its_call_at_once_and_stops_gracefully() {
 }
 
 #[test]
-fn a_worker_that_fails_to_start_fails_the_start() {
-    let run = start(&["--inject-fault", "worker-start"]).finish();
-    run.assert_exit_code(3);
-    run.assert_in_order(&[
-        "initialisation failed: injected fault (worker-start)",
-        "start abandoned; all 4 worker(s) killed and reaped",
-        "service-1 failed to start: worker-1 exited (exit status: 3) before it started",
-        "stop: begin (start failed",
-        "stop: end",
-        "main: end",
-    ]);
-    run.assert_absent("service-2: starting");
-    run.assert_absent("service-1: stopping");
-    run.assert_last_line("main: end");
-}
-
-#[test]
-fn a_worker_that_hangs_at_start_is_killed_after_the_bootstrap_timeout() {
-    let run = start(&["--inject-fault", "worker-hang"]).finish();
-    run.assert_exit_code(3);
-    run.assert_in_order(&[
-        "injected fault: hanging before bootstrap",
-        "start abandoned; all 4 worker(s) killed and reaped",
-        "service-1 failed to start: worker-1 did not bootstrap within 5 s",
-        "main: end",
-    ]);
-    run.assert_last_line("main: end");
-}
-
-#[test]
 fn shielded_and_unshielded_loops_both_stop_cleanly() {
     for extra in [
         &["--busy-loops", "4"][..],

@@ -32,18 +32,19 @@ use graceful::exit_code;
 use graceful::knobs::{parse_positive_seconds, Knobs, TimeScale};
 use graceful::lifecycle::{App, BoxError, Service};
 use graceful::manager::{ManagerConfig, ManagerError, MultiProcessManager};
+use graceful::panics;
 use graceful::pool::{JobHandle, ThreadPool};
 use graceful::signals::{self, Never};
-use graceful::slow_service::SlowService;
+use graceful::slow_service::{ServiceFault, SlowService};
 use graceful::stop_deadline::StopDeadline;
-use graceful::worker::{self, StartFault, WorkerOptions};
+use graceful::worker::{self, WorkerFault, WorkerOptions};
 
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Exit codes: 0 clean shutdown, 2 bad usage, 3 start failed, 4 a worker died,\n5 stop deadline exceeded, 6 a stop failed."
+    after_help = "Exit codes: 0 clean shutdown, 2 bad usage, 3 start failed, 4 a worker died,\n5 stop deadline exceeded, 6 a stop failed, 7 internal failure (a panic)."
 )]
 struct Args {
     #[command(flatten)]
@@ -82,8 +83,22 @@ struct Args {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum InjectFault {
+    /// service-2's start fails: service-1 is stopped again; exit code 3.
+    ServiceStart,
+    /// service-2's stop panics: service-1 still stops; exit code 6.
+    ServiceStop,
+    /// busy-1 panics after its first round: everything stops; exit code 7.
+    BusyLoop,
+    /// The update loop panics when its first update is due: exit code 7.
+    Update,
+    /// busy-1's first call panics inside the pool: busy-1 gets an error,
+    /// everything stops; exit code 7.
+    PoolJob,
     /// worker-1 fails during its initialisation: start fails, exit code 3.
     WorkerStart,
+    /// worker-1 panics in its first call: the call fails with the panic
+    /// message, everything stops; exit code 4.
+    WorkerCall,
     /// worker-1 never bootstraps: start fails after 5 s, exit code 3.
     #[value(hide = true)]
     WorkerHang,
@@ -114,6 +129,9 @@ fn main() -> ExitCode {
         }
     };
     let app = App::new(signals, &args.knobs);
+    // From here on, a panic in any thread (a busy loop, a pool job, a
+    // collector) is logged once and stops the program gracefully, exit 7.
+    panics::install_hook(Some(app.fault_reporter()));
     let manager = MultiProcessManager::new(
         ManagerConfig {
             workers: usize::from(args.workers),
@@ -129,7 +147,9 @@ fn main() -> ExitCode {
     };
     let outcome = app
         .service(service1)
-        .service(SlowService::new("service-2", args.knobs.time_scale))
+        .service(
+            SlowService::new("service-2", args.knobs.time_scale).with_fault(service_fault(&args)),
+        )
         .run();
 
     info!("main: end");
@@ -152,17 +172,26 @@ fn worker_args(args: &Args) -> Vec<OsString> {
 }
 
 fn worker_options(args: &Args, id: usize) -> WorkerOptions {
-    // The injected start faults hit worker-1 only, so the others show what
-    // happens to healthy workers when start is abandoned.
-    let start_fault = match args.inject_fault {
-        Some(InjectFault::WorkerStart) if id == 1 => Some(StartFault::Fail),
-        Some(InjectFault::WorkerHang) if id == 1 => Some(StartFault::Hang),
+    // Injected worker faults hit worker-1 only, so the others show what
+    // happens to healthy workers around a broken one.
+    let fault = match args.inject_fault {
+        Some(InjectFault::WorkerStart) if id == 1 => Some(WorkerFault::StartFails),
+        Some(InjectFault::WorkerHang) if id == 1 => Some(WorkerFault::Hangs),
+        Some(InjectFault::WorkerCall) if id == 1 => Some(WorkerFault::CallPanics),
         _ => None,
     };
     WorkerOptions {
         id,
         time_scale: args.knobs.time_scale,
-        start_fault,
+        fault,
+    }
+}
+
+fn service_fault(args: &Args) -> Option<ServiceFault> {
+    match args.inject_fault {
+        Some(InjectFault::ServiceStart) => Some(ServiceFault::StartFails),
+        Some(InjectFault::ServiceStop) => Some(ServiceFault::StopPanics),
+        _ => None,
     }
 }
 
@@ -184,6 +213,7 @@ struct LoopSettings {
     update_every: Duration,
     shielded: bool,
     time_scale: TimeScale,
+    fault: Option<InjectFault>,
 }
 
 impl From<&Args> for LoopSettings {
@@ -197,6 +227,7 @@ impl From<&Args> for LoopSettings {
             update_every: args.knobs.time_scale.of(args.update_every.as_secs_f64()),
             shielded: !args.unshielded,
             time_scale: args.knobs.time_scale,
+            fault: args.inject_fault,
         }
     }
 }
@@ -301,6 +332,7 @@ impl Service1 {
                 cancelled: cancelled.clone(),
                 shielded: self.settings.shielded,
                 time_scale: self.settings.time_scale,
+                fault: self.settings.fault,
             };
             let body = body.clone();
             let spawned = thread::Builder::new()
@@ -372,6 +404,7 @@ struct LoopContext {
     cancelled: Receiver<Never>,
     shielded: bool,
     time_scale: TimeScale,
+    fault: Option<InjectFault>,
 }
 
 /// What a loop does after one step.
@@ -381,6 +414,13 @@ enum Next {
 }
 
 impl LoopContext {
+    /// Should loop number `index` simulate `fault`? Only the first loop
+    /// of a kind does, so the others show the rest of the program carrying
+    /// on around it until the stop.
+    fn injects(&self, fault: InjectFault, index: usize) -> bool {
+        self.fault == Some(fault) && index == 1
+    }
+
     /// Waits `pause`, or less if cancelled. No polling: the thread sleeps
     /// inside `select!` until either happens.
     fn pause(&self, pause: Duration) -> Next {
@@ -438,6 +478,9 @@ impl LoopContext {
 /// Updates every worker every `every`, until cancelled.
 fn update_loop(context: LoopContext, every: Duration) {
     while let Next::Continue = context.pause(every) {
+        if context.injects(InjectFault::Update, 1) {
+            panic!("injected fault (update): a bug in the update loop");
+        }
         if let Next::Leave = context.on_pool("update", |manager| manager.update().map(Version)) {
             break;
         }
@@ -449,13 +492,21 @@ fn update_loop(context: LoopContext, every: Duration) {
 /// (scaled) second, then `process_number(p)` and `process_string("string-p")`.
 fn busy_loop(context: LoopContext, index: usize) {
     let mut p = index as i64 * 1000;
+    let mut first_round = true;
     loop {
         let pause = context.time_scale.of(rand::random_range(0.0..1.0));
         if let Next::Leave = context.pause(pause) {
             break;
         }
         let call = format!("process_number({p})");
-        if let Next::Leave = context.on_pool(&call, move |manager| manager.process_number(p)) {
+        let job_panics = first_round && context.injects(InjectFault::PoolJob, index);
+        let job = move |manager: &MultiProcessManager| {
+            if job_panics {
+                panic!("injected fault (pool-job): a bug in the pool job of process_number({p})");
+            }
+            manager.process_number(p)
+        };
+        if let Next::Leave = context.on_pool(&call, job) {
             break;
         }
         let text = format!("string-{p}");
@@ -463,6 +514,10 @@ fn busy_loop(context: LoopContext, index: usize) {
         if let Next::Leave = context.on_pool(&call, move |manager| manager.process_string(&text)) {
             break;
         }
+        if first_round && context.injects(InjectFault::BusyLoop, index) {
+            panic!("injected fault (busy-loop): a bug in busy-1 after p = {p}");
+        }
+        first_round = false;
         p += 1;
     }
     info!("{}: loop ended", context.name);

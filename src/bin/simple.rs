@@ -8,25 +8,38 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use log::info;
 
 use graceful::exit_code;
 use graceful::knobs::Knobs;
 use graceful::lifecycle::App;
+use graceful::panics;
 use graceful::signals;
-use graceful::slow_service::SlowService;
+use graceful::slow_service::{ServiceFault, SlowService};
 
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Exit codes: 0 clean shutdown, 2 bad usage, 3 start failed,\n5 stop deadline exceeded, 6 a stop failed."
+    after_help = "Exit codes: 0 clean shutdown, 2 bad usage, 3 start failed,\n5 stop deadline exceeded, 6 a stop failed, 7 internal failure (a panic)."
 )]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,
+
+    /// Simulate a fault, to watch how it is handled (a learning tool).
+    #[arg(long, value_name = "WHERE", value_enum)]
+    inject_fault: Option<InjectFault>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum InjectFault {
+    /// service-2's start fails: service-1 is stopped again; exit code 3.
+    ServiceStart,
+    /// service-2's stop panics: service-1 still stops; exit code 6.
+    ServiceStop,
 }
 
 fn main() -> ExitCode {
@@ -46,11 +59,20 @@ fn main() -> ExitCode {
     graceful::logging::init("main");
     info!("main: begin");
 
+    let app = App::new(signals, &args.knobs);
+    // From here on, a panic in any thread is logged once and stops the
+    // program gracefully, like Ctrl+C, with exit code 7.
+    panics::install_hook(Some(app.fault_reporter()));
+
+    let fault = args.inject_fault.map(|fault| match fault {
+        InjectFault::ServiceStart => ServiceFault::StartFails,
+        InjectFault::ServiceStop => ServiceFault::StopPanics,
+    });
     // The order services are added is the order they start; they stop in
     // reverse. `run` blocks through all three stages.
-    let outcome = App::new(signals, &args.knobs)
+    let outcome = app
         .service(SlowService::new("service-1", args.knobs.time_scale))
-        .service(SlowService::new("service-2", args.knobs.time_scale))
+        .service(SlowService::new("service-2", args.knobs.time_scale).with_fault(fault))
         .run();
 
     info!("main: end");

@@ -14,33 +14,58 @@ use log::{debug, warn};
 use super::{worker_name, Event, ManagerError, Phase, Shared};
 use crate::fault::Fault;
 use crate::lock;
+use crate::panics;
 use crate::protocol::{self, Report};
 
 pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Arc<Mutex<Child>>) {
     let name = worker_name(index);
-    let mut reports = BufReader::new(stdout);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match reports.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => match protocol::parse::<Report>(&line) {
-                Ok(report) => on_report(shared, index, report),
-                Err(cause) => warn!("{name}: ignoring a malformed report ({cause}): {line:?}"),
-            },
-            Err(cause) => {
-                warn!("{name}: cannot read its reports ({cause})");
-                break;
-            }
+    let read = panics::catch(|| read_reports(shared, index, &name, stdout));
+    let last_words = match read {
+        Ok(last_words) => last_words,
+        Err(panicked) => {
+            // A bug here (the hook has logged it). Without its collector
+            // nobody would answer this worker's caller or notice its exit:
+            // kill it, so the reaping below cannot hang and the call in hand
+            // fails now.
+            let _ = lock(child).kill();
+            Some(format!("its collector {panicked}"))
         }
-    }
+    };
     // Output closed: the worker has exited or is exiting. Reap it, so no
     // zombie is left, and learn how it ended.
     let status = match lock(child).wait() {
         Ok(status) => status.to_string(),
         Err(cause) => format!("exit status unknown: {cause}"),
     };
+    // "exit status: 7" alone says little; the worker's own words say why.
+    let status = match last_words {
+        Some(message) => format!("{message}; {status}"),
+        None => status,
+    };
     on_exit(shared, index, &name, status);
+}
+
+/// Reads reports until the worker's output ends; returns the worker's last
+/// words if it sent any (see [`Report::Failed`]).
+fn read_reports(shared: &Shared, index: usize, name: &str, stdout: ChildStdout) -> Option<String> {
+    let mut reports = BufReader::new(stdout);
+    let mut line = String::new();
+    let mut last_words = None;
+    loop {
+        line.clear();
+        match reports.read_line(&mut line) {
+            Ok(0) => return last_words,
+            Ok(_) => match protocol::parse::<Report>(&line) {
+                Ok(Report::Failed { message }) => last_words = Some(message),
+                Ok(report) => on_report(shared, index, report),
+                Err(cause) => warn!("{name}: ignoring a malformed report ({cause}): {line:?}"),
+            },
+            Err(cause) => {
+                warn!("{name}: cannot read its reports ({cause})");
+                return last_words;
+            }
+        }
+    }
 }
 
 fn on_report(shared: &Shared, index: usize, report: Report) {
@@ -75,6 +100,8 @@ fn on_report(shared: &Shared, index: usize, report: Report) {
                 None => debug!("call {id}: result arrived after its caller gave up"),
             }
         }
+        // Taken by `read_reports`, which keeps it for the exit status.
+        Report::Failed { .. } => {}
         Report::Updated { round, version } => {
             {
                 let mut state = shared.lock();

@@ -191,12 +191,18 @@ impl Finished {
     /// The shape of every graceful end: exit status 0, `steps` in this
     /// order, `main: end` last, every line whole and printed once.
     pub fn assert_graceful_end(&self, steps: &[&str]) {
-        self.assert_exit_code(0);
+        self.assert_graceful_end_with(0, steps);
+        self.assert_absent("panicked");
+    }
+
+    /// The same shape after a fault: the stop still ran through `steps`,
+    /// `main: end` is last, but the exit status says what went wrong.
+    pub fn assert_graceful_end_with(&self, code: i32, steps: &[&str]) {
+        self.assert_exit_code(code);
         self.assert_in_order(steps);
         self.assert_last_line("main: end");
         self.assert_well_formed();
         self.assert_no_duplicate_lines();
-        self.assert_absent("panicked");
     }
 
     /// The message column of each line (the part after the fifth ` | `).
