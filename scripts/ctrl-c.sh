@@ -1,65 +1,66 @@
 #!/usr/bin/env bash
-# Runs a demo and presses "Ctrl+C" for you at a chosen or random moment:
-# SIGINT to the program's whole process group, as a terminal does.
+# Runs a demo and presses "Ctrl+C" for you: SIGINT to the program's whole
+# process group, as a terminal does, at a chosen or random moment.
 set -euo pipefail
 
 usage() {
     cat <<'USAGE'
-Usage: scripts/ctrl-c.sh [--bin simple|complex] [--at SECONDS] [-- PROGRAM FLAGS...]
+Usage: scripts/ctrl-c.sh [--bin simple|complex] [--at SECONDS | --during start|run|stop]
+                         [-- PROGRAM FLAGS...]
 
-Builds the release binaries, starts the program, sends SIGINT to its whole
-process group at SECONDS after launch (default: a random moment in the
-first 4 s), then shows the exit code and checks that no process is left.
+Builds the release binaries, starts the program, and sends SIGINT to its
+whole process group (a terminal's Ctrl+C reaches the workers too):
+  --at SECONDS    that long after launch;
+  --during start  as soon as service-1 is starting;
+  --during run    as soon as the run stage is waiting;
+  --during stop   as soon as the stop has begun (the run ends by itself
+                  after 2 s, via --run-for);
+  (neither)       at a random moment in the first 4 s.
+Then it shows the exit code and checks that no process is left.
+
+What to look at: "delaying" lines when the Ctrl+C lands in start or stop,
+the stop order (service-2, then service-1), and "main: end" last.
 
 Examples:
-  scripts/ctrl-c.sh --at 0.5                 # during start of service-1
-  scripts/ctrl-c.sh --bin complex --at 3     # during the run stage
-  scripts/ctrl-c.sh --bin complex -- --unshielded --busy-loops 4
+  scripts/ctrl-c.sh --during start
+  scripts/ctrl-c.sh --bin complex --during run
+  scripts/ctrl-c.sh --bin complex --at 3 -- --unshielded --busy-loops 4
 USAGE
 }
 
 bin=simple
 at=""
+during=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
         --at) at="${2:?--at needs a number of seconds}"; shift 2 ;;
-        -h|--help) usage; exit 0 ;;
+        --during) during="${2:?--during needs start, run or stop}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
         --) shift; break ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-case "$bin" in simple|complex) ;; *) echo "--bin must be simple or complex" >&2; exit 2 ;; esac
-if [ -z "$at" ]; then
-    at=$(printf '%d.%03d' $((RANDOM % 4)) $((RANDOM % 1000)))
+
+source "$(dirname "$0")/common.sh"
+check_bin "$bin"
+extra=()
+case "$during" in
+    "") [ -n "$at" ] || at=$(printf '%d.%03d' $((RANDOM % 4)) $((RANDOM % 1000))) ;;
+    start) marker="service-1: starting" ;;
+    run) marker="run: waiting" ;;
+    stop) marker="stop: begin"; extra=(--run-for 2) ;;
+    *) say "--during must be start, run or stop"; exit 2 ;;
+esac
+
+build
+start_program "target/release/$bin" "${extra[@]}" "$@"
+if [ -n "$during" ]; then
+    wait_for_log "$marker" >/dev/null
+    say "Ctrl+C (SIGINT to process group $pid) during $during"
+else
+    sleep "$at"
+    say "Ctrl+C (SIGINT to process group $pid) at $at s"
 fi
-
-cd "$(dirname "$0")/.."
-cargo build --release --quiet --bins
-exe="target/release/$bin"
-
-# Job control gives the background job a process group of its own, whose id
-# is its pid: the same shape as a terminal's foreground job.
-set -m
-"$exe" "$@" &
-pid=$!
-cleanup() { kill -KILL -- "-$pid" 2>/dev/null || true; }
-trap cleanup EXIT
-
-sleep "$at"
-echo ">>> Ctrl+C (SIGINT to process group $pid) at ${at} s" >&2
-kill -INT -- "-$pid" 2>/dev/null || echo ">>> the program had already ended" >&2
-status=0
-wait "$pid" || status=$?
-trap - EXIT
-echo ">>> exit code $status" >&2
-
-sleep 0.2
-if kill -0 -- "-$pid" 2>/dev/null; then
-    echo ">>> processes of group $pid are still running:" >&2
-    ps -o pid,stat,args -g "$pid" >&2 || true
-    cleanup
-    exit 1
-fi
-echo ">>> no process of the run is left" >&2
-exit "$status"
+kill -INT -- "-$pid" 2>/dev/null || say "the program had already ended"
+finish

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Presses "Ctrl+C" twice: once during the run stage, and again while the
+# program is stopping. The second one must not cut the stop short.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/ctrl-c-twice.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
+
+Builds the release binaries, starts the program, sends SIGINT to its process
+group once the run stage is waiting, and again once the stop has begun.
+
+What to look at: after the second Ctrl+C, "delaying the interrupt" and the
+stop going on to the end; "signal(s) arrived during stop; the stop still ran
+to the end"; exit code 0.
+USAGE
+}
+
+bin=simple
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        --) shift; break ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/common.sh"
+check_bin "$bin"
+build
+start_program "target/release/$bin" "$@"
+wait_for_log "run: waiting" >/dev/null
+say "first Ctrl+C (SIGINT to process group $pid)"
+kill -INT -- "-$pid"
+wait_for_log "stop: begin" >/dev/null
+sleep 0.3
+say "second Ctrl+C, during the stop"
+kill -INT -- "-$pid" 2>/dev/null || say "the program had already ended"
+finish

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Kills `complex` itself with SIGKILL (no handler can run, no stop happens)
+# and watches its workers notice and leave by themselves: no orphans.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/kill-parent.sh [-- PROGRAM FLAGS...]
+
+Builds the release binaries, starts complex, and once the run stage is
+waiting sends SIGKILL to the main process. Then it waits for the workers.
+
+What to look at: every worker logs "stdin closed without a stop: the parent
+is gone; exiting" (or "cannot write to the parent"), and none is left
+running. Exit code 137 is the parent's: killed by signal 9.
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) usage; exit 0 ;;
+        --) shift; break ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/common.sh"
+build
+start_program target/release/complex "$@"
+wait_for_log "run: waiting" >/dev/null
+sleep 1
+say "SIGKILL to the parent $pid (kill -KILL $pid)"
+kill -KILL "$pid"
+# The workers were the parent's children; they go on by themselves now, so
+# give them a moment (each is at most one call or update away from noticing).
+finish 2

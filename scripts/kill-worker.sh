@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Kills one worker of `complex` with SIGKILL, as the kernel's OOM killer or
+# a crash would, and watches the application fail fast and stop gracefully.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/kill-worker.sh [--worker N] [-- PROGRAM FLAGS...]
+
+Builds the release binaries, starts complex, and once the run stage is
+waiting sends SIGKILL to worker N (default 2).
+
+What to look at: "worker-N: exited (signal: 9 (SIGKILL)) while processing
+call ..." at once (no 30 s timeout), the busy loop that made that call
+getting the error, "run: end; worker-N died", the usual stop of everything
+else, and exit code 4.
+USAGE
+}
+
+worker=2
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --worker) worker="${2:?--worker needs a number}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        --) shift; break ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/common.sh"
+build
+start_program target/release/complex "$@"
+victim=$(worker_pid "worker-$worker")
+wait_for_log "run: waiting" >/dev/null
+sleep 1
+say "SIGKILL to worker-$worker (kill -KILL $victim)"
+kill -KILL "$victim"
+finish

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sends SIGTERM to the main process only: what `kill PID`, systemd, docker
+# and Kubernetes send first. Unlike a terminal's Ctrl+C, it does not reach
+# the workers: the parent has to stop them itself.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/sigterm.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
+
+Builds the release binaries, starts the program, and once the run stage is
+waiting sends SIGTERM to the main process only (not to its group).
+
+What to look at: the same graceful stop as for Ctrl+C; with complex, no
+worker logs "ignoring it" (the signal never reached them), yet every worker
+stops because its parent tells it to; exit code 0, nothing left running.
+USAGE
+}
+
+bin=complex
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        --) shift; break ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/common.sh"
+check_bin "$bin"
+build
+start_program "target/release/$bin" "$@"
+wait_for_log "run: waiting" >/dev/null
+sleep 1
+say "SIGTERM to the main process $pid only (kill -TERM $pid)"
+kill -TERM "$pid"
+finish

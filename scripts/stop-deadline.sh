@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Gives the stop less time than it needs, to see the deadline hit.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/stop-deadline.sh [--bin simple|complex] [--stop-timeout SECS]
+
+Builds the release binaries, starts the program with --stop-timeout SECS
+(default 0.5; each service takes 1 s to stop), and presses Ctrl+C once the
+run stage is waiting.
+
+What to look at: "stop: deadline of 0.500 s exceeded while stopping
+service-2", no "main: end" (the stop was not graceful), exit code 5, and
+still nothing left running: workers see their stdin close and leave.
+USAGE
+}
+
+bin=simple
+timeout=0.5
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
+        --stop-timeout) timeout="${2:?--stop-timeout needs seconds}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/common.sh"
+check_bin "$bin"
+build
+start_program "target/release/$bin" --stop-timeout "$timeout"
+wait_for_log "run: waiting" >/dev/null
+say "Ctrl+C (SIGINT to process group $pid)"
+kill -INT -- "-$pid"
+finish 1
