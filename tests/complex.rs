@@ -91,6 +91,22 @@ fn ctrl_c_during_the_run_stage_reaches_workers_too() {
 }
 
 #[test]
+fn ctrl_c_typed_on_a_real_terminal() {
+    // The terminal driver, not the test, decides who gets SIGINT: the
+    // foreground process group, which includes every worker.
+    let args: Vec<&str> = FAST.to_vec();
+    let mut program = Program::start_on_terminal(COMPLEX, &args);
+    program.wait_for("run: waiting");
+    program.press_ctrl_c();
+    let run = program.finish();
+    assert_clean_stop(&run);
+    assert_eq!(
+        run.count("ignoring it: a worker stops when its parent tells it to"),
+        4
+    );
+}
+
+#[test]
 fn ctrl_c_during_an_update() {
     let mut program = start(&[]);
     program.wait_for_new("| worker-2 | main | graceful::worker | DEBUG | update 1: begin");

@@ -26,8 +26,16 @@ fn every_script_explains_itself() {
             .expect("bash runs");
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{}: {output:?}", path.display());
-        assert!(text.starts_with("Usage: scripts/"), "{}: {text}", path.display());
-        assert!(text.contains("What to look at"), "{}: {text}", path.display());
+        assert!(
+            text.starts_with("Usage: scripts/"),
+            "{}: {text}",
+            path.display()
+        );
+        assert!(
+            text.contains("What to look at"),
+            "{}: {text}",
+            path.display()
+        );
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} scripts found");

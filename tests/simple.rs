@@ -25,6 +25,16 @@ fn assert_clean_stop(run: &Finished) {
 }
 
 #[test]
+fn ctrl_c_typed_on_a_real_terminal() {
+    let mut program = Program::start_on_terminal(SIMPLE, &["--time-scale", "0.05"]);
+    program.wait_for("run: waiting");
+    program.press_ctrl_c();
+    let run = program.finish();
+    assert_clean_stop(&run);
+    run.assert_in_order(&["run: waiting", "run: end; interrupted"]);
+}
+
+#[test]
 fn ctrl_c_during_the_wait_stops_services_in_reverse_order() {
     let mut program = Program::start(SIMPLE, &["--time-scale", "0.05"]);
     program.wait_for("run: waiting");

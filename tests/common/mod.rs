@@ -8,7 +8,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::io::{BufRead, BufReader};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -29,17 +30,45 @@ pub struct Program {
     child: Child,
     lines: Receiver<String>,
     log: Vec<String>,
+    /// Our side of the program's terminal, if it runs on one.
+    terminal: Option<File>,
 }
 
 impl Program {
     pub fn start(exe: &str, args: &[&str]) -> Program {
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command.stdin(Stdio::null()).process_group(0);
+        Program::spawn(exe, args, command, None)
+    }
+
+    /// Starts the program as a person at a terminal would: on a
+    /// pseudo-terminal of its own, as the foreground process group, so
+    /// [`Program::press_ctrl_c`] goes through the terminal's own machinery.
+    pub fn start_on_terminal(exe: &str, args: &[&str]) -> Program {
+        let (ours, theirs) = open_terminal();
+        let mut command = Command::new(exe);
+        command.stdin(Stdio::from(theirs));
+        // SAFETY: runs between fork and exec; setsid(2) and ioctl(2) are
+        // async-signal-safe and touch no memory of ours.
+        unsafe {
+            command.pre_exec(|| {
+                // A new session whose controlling terminal is stdin: the
+                // program's group is that terminal's foreground group.
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Program::spawn(exe, args, command, Some(ours))
+    }
+
+    fn spawn(exe: &str, args: &[&str], mut command: Command, terminal: Option<File>) -> Program {
+        let mut child = command
             .args(args)
             .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -56,7 +85,15 @@ impl Program {
             child,
             lines,
             log: Vec::new(),
+            terminal,
         }
+    }
+
+    /// Types Ctrl+C on the program's terminal: the terminal driver turns it
+    /// into SIGINT for the whole foreground process group.
+    pub fn press_ctrl_c(&mut self) {
+        let terminal = self.terminal.as_mut().expect("started on a terminal");
+        terminal.write_all(&[0x03]).expect("write to the terminal");
     }
 
     pub fn pid(&self) -> i32 {
@@ -135,10 +172,22 @@ impl Program {
         assert_eq!(result, 0, "kill({}, {signal}) failed", self.pid());
     }
 
+    /// Like `signal_leader`, but the program may have ended already.
+    pub fn try_signal_leader(&self, signal: i32) {
+        // SAFETY: as in signal_leader; the child is not reaped until
+        // `finish`, so the pid cannot have been reused.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
     /// Waits for the program to exit (every process holding its stderr must
     /// be gone for that), then checks that none of its group is left.
-    pub fn finish(mut self) -> Finished {
-        let give_up = Instant::now() + PATIENCE;
+    pub fn finish(self) -> Finished {
+        self.finish_within(PATIENCE)
+    }
+
+    /// `finish`, failing if the program has not ended within `patience`.
+    pub fn finish_within(mut self, patience: Duration) -> Finished {
+        let give_up = Instant::now() + patience;
         loop {
             match self.lines.recv_deadline(give_up) {
                 Ok(line) => self.log.push(line),
@@ -341,30 +390,32 @@ pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
 /// Runs a program with its stdin on a pseudo-terminal, as when a person
 /// types the command; returns the exit code and what it printed.
 pub fn run_with_terminal_stdin(exe: &str, args: &[&str]) -> (Option<i32>, String) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain libc calls; every returned descriptor is checked and
-    // handed to an owning File exactly once.
-    let (master, terminal) = unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(master >= 0, "posix_openpt failed");
-        assert_eq!(libc::grantpt(master), 0);
-        assert_eq!(libc::unlockpt(master), 0);
-        let name = libc::ptsname(master);
-        assert!(!name.is_null(), "ptsname failed");
-        let terminal = libc::open(name, libc::O_RDWR | libc::O_NOCTTY);
-        assert!(terminal >= 0, "cannot open the terminal side");
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(terminal),
-        )
-    };
+    let (ours, theirs) = open_terminal();
     let output = Command::new(exe)
         .args(args)
-        .stdin(Stdio::from(terminal))
+        .stdin(Stdio::from(theirs))
         .output()
         .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
-    drop(master);
+    drop(ours);
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.code(), text)
+}
+
+/// A new pseudo-terminal: (our side, the program's side).
+fn open_terminal() -> (File, File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls; every returned descriptor is checked and
+    // handed to an owning File exactly once.
+    unsafe {
+        let ours = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(ours >= 0, "posix_openpt failed");
+        assert_eq!(libc::grantpt(ours), 0);
+        assert_eq!(libc::unlockpt(ours), 0);
+        let name = libc::ptsname(ours);
+        assert!(!name.is_null(), "ptsname failed");
+        let theirs = libc::open(name, libc::O_RDWR | libc::O_NOCTTY);
+        assert!(theirs >= 0, "cannot open the terminal side");
+        (File::from_raw_fd(ours), File::from_raw_fd(theirs))
+    }
 }

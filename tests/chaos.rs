@@ -1,0 +1,354 @@
+//! The chaos test: interrupt both programs at random moments, many times,
+//! and check every run ends cleanly.
+//!
+//! "Press Ctrl+C at any moment and it always shuts down cleanly" is a claim
+//! about *every* moment: the first milliseconds, the middle of start, an
+//! update in flight, the stop itself. Hand-picked moments in the other tests
+//! cover the stages; this covers the moments between them. Each run picks a
+//! moment uniformly across the program's whole life (measured by one
+//! uninterrupted run first) and interrupts it in one of four ways:
+//!
+//! * `ctrl-c`: Ctrl+C typed on a real pseudo-terminal, so the terminal
+//!   driver signals the whole foreground group, workers included;
+//! * `ctrl-c-twice`: the same, and again a random moment later;
+//! * `sigterm`: SIGTERM to the main process only (`kill`, systemd, docker);
+//! * `kill-parent` (`complex`): SIGKILL to the main process; its workers
+//!   must be gone within 2 s.
+//!
+//! Every run of the first three must exit 0 with `main: end` as its last
+//! line, no panic, no ERROR, every line once, and nothing left running.
+//!
+//! One exception, which no program can avoid: a signal that arrives before
+//! the program's first instruction has run (the loader and Rust's runtime
+//! take about half a millisecond) meets no handler and ends the process the
+//! default way. Nothing had started, nothing is lost; such runs are counted
+//! and shown apart in the summary, not hidden among the clean ones.
+//!
+//! It prints a line per run with its seed, and a summary. To replay a run:
+//!
+//! ```text
+//! cargo test --test chaos -- --seed SEED --runs 1 complex-ctrl-c
+//! ```
+//!
+//! Flags: `--runs N` (runs per Ctrl+C scenario; the others get a third),
+//! `--seed S` (the first run's seed; the next runs use S+1, S+2...), and
+//! scenario names to run only those. Other arguments (from `cargo test`'s
+//! own filters and flags) are ignored.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{Finished, Program, SIGINT, SIGKILL, SIGTERM};
+
+const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+/// Fast enough for many runs, slow enough that every stage lasts a while:
+/// `simple` lives about 0.3 s, `complex` about 0.5 s.
+const ARGS: &[&str] = &["--time-scale", "0.02", "--run-for", "0.2"];
+
+/// No run may take longer than this to end after its interrupt.
+const DEADLINE: Duration = Duration::from_secs(20);
+/// After SIGKILL to the parent, its workers must be gone within this.
+const ORPHAN_DEADLINE: Duration = Duration::from_secs(2);
+
+/// At least 30 runs of each program with Ctrl+C, as the CI requires.
+const DEFAULT_RUNS: u64 = 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interrupt {
+    CtrlC,
+    CtrlCTwice,
+    Sigterm,
+    KillParent,
+}
+
+#[derive(Clone, Copy)]
+struct Scenario {
+    name: &'static str,
+    exe: &'static str,
+    interrupt: Interrupt,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "simple-ctrl-c",
+        exe: SIMPLE,
+        interrupt: Interrupt::CtrlC,
+    },
+    Scenario {
+        name: "complex-ctrl-c",
+        exe: COMPLEX,
+        interrupt: Interrupt::CtrlC,
+    },
+    Scenario {
+        name: "simple-ctrl-c-twice",
+        exe: SIMPLE,
+        interrupt: Interrupt::CtrlCTwice,
+    },
+    Scenario {
+        name: "complex-ctrl-c-twice",
+        exe: COMPLEX,
+        interrupt: Interrupt::CtrlCTwice,
+    },
+    Scenario {
+        name: "simple-sigterm",
+        exe: SIMPLE,
+        interrupt: Interrupt::Sigterm,
+    },
+    Scenario {
+        name: "complex-sigterm",
+        exe: COMPLEX,
+        interrupt: Interrupt::Sigterm,
+    },
+    Scenario {
+        name: "complex-kill-parent",
+        exe: COMPLEX,
+        interrupt: Interrupt::KillParent,
+    },
+];
+
+struct Options {
+    runs: u64,
+    seed: u64,
+    only: Vec<String>,
+    /// A `cargo test FILTER` meant for other tests: run nothing.
+    filtered_out: bool,
+}
+
+fn main() {
+    let options = parse_options();
+    if options.filtered_out {
+        return;
+    }
+    let chosen: Vec<Scenario> = SCENARIOS
+        .iter()
+        .copied()
+        .filter(|scenario| {
+            options.only.is_empty() || options.only.iter().any(|name| name == scenario.name)
+        })
+        .collect();
+    if chosen.is_empty() {
+        println!(
+            "chaos: no scenario matches {:?}; nothing to run",
+            options.only
+        );
+        return;
+    }
+    println!("chaos: first seed {} (replay one run: cargo test --test chaos -- --seed SEED --runs 1 SCENARIO)", options.seed);
+    let lifetimes = [SIMPLE, COMPLEX].map(|exe| (exe, measure_life(exe)));
+    for (exe, life) in &lifetimes {
+        println!(
+            "chaos: {} lives {:.0} ms without an interrupt",
+            short(exe),
+            life.as_secs_f64() * 1000.0
+        );
+    }
+
+    let mut passed = 0;
+    let mut before_main = 0;
+    let mut failed = Vec::new();
+    let mut seed = options.seed;
+    for scenario in chosen {
+        let runs = match scenario.interrupt {
+            Interrupt::CtrlC => options.runs,
+            _ => options.runs.div_ceil(3),
+        };
+        let life = lifetimes
+            .iter()
+            .find(|(exe, _)| *exe == scenario.exe)
+            .map_or(Duration::from_secs(1), |(_, life)| *life);
+        for run in 1..=runs {
+            let plan = Plan::new(seed, life);
+            // A failed check panics with the program's whole log; the
+            // default hook prints it, and we count it and go on.
+            let result = panic::catch_unwind(AssertUnwindSafe(|| run_once(scenario, &plan)));
+            let verdict = match result {
+                Ok(Verdict::Clean) => "ok",
+                Ok(Verdict::BeforeMain) => "ok, interrupted before main ran",
+                Err(_) => "FAILED",
+            };
+            println!(
+                "chaos: {:<20} run {run:>2}/{runs} seed {seed:<20} {} -> {verdict}",
+                scenario.name,
+                plan.describe(scenario.interrupt)
+            );
+            match result {
+                Ok(Verdict::Clean) => passed += 1,
+                Ok(Verdict::BeforeMain) => before_main += 1,
+                Err(_) => failed.push(format!("{} --seed {seed}", scenario.name)),
+            }
+            seed = seed.wrapping_add(1);
+        }
+    }
+    println!(
+        "chaos: {} passed, {} failed ({before_main} of the passed were interrupted before main ran)",
+        passed + before_main,
+        failed.len()
+    );
+    if !failed.is_empty() {
+        for replay in &failed {
+            println!("chaos: replay with: cargo test --test chaos -- --runs 1 {replay}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        runs: DEFAULT_RUNS,
+        // Different moments on every CI run; printed, so any run can be replayed.
+        seed: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(1, |since| since.as_nanos() as u64),
+        only: Vec::new(),
+        filtered_out: false,
+    };
+    let mut other_filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let number = |value: Option<String>| {
+            value
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("{arg} needs a whole number"))
+        };
+        match arg.as_str() {
+            "--runs" => options.runs = number(args.next()),
+            "--seed" => options.seed = number(args.next()),
+            name if SCENARIOS.iter().any(|scenario| scenario.name == name) => {
+                options.only.push(name.to_owned())
+            }
+            // The standard harness's flags that take a value.
+            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z" => {
+                args.next();
+            }
+            flag if flag.starts_with('-') => {}
+            filter => other_filters.push(filter.to_owned()),
+        }
+    }
+    // `cargo test some_name` passes `some_name` to every test binary; unless
+    // it names us, it is meant for other tests.
+    options.filtered_out = options.only.is_empty()
+        && !other_filters.is_empty()
+        && !other_filters
+            .iter()
+            .any(|filter| "chaos".contains(filter.as_str()));
+    options
+}
+
+/// How long the program lives when nothing interrupts it.
+fn measure_life(exe: &str) -> Duration {
+    let began = Instant::now();
+    let run = Program::start(exe, ARGS).finish_within(DEADLINE);
+    run.assert_exit_code(0);
+    began.elapsed()
+}
+
+/// When to interrupt one run, drawn from its seed.
+struct Plan {
+    first: Duration,
+    second: Duration,
+}
+
+impl Plan {
+    fn new(seed: u64, life: Duration) -> Plan {
+        let mut state = seed;
+        let first = life.mul_f64(fraction(&mut state));
+        // The second Ctrl+C (if any) lands up to half a life later:
+        // during the stop, or after the end.
+        let second = first + life.mul_f64(fraction(&mut state) / 2.0);
+        Plan { first, second }
+    }
+}
+
+impl Plan {
+    fn describe(&self, interrupt: Interrupt) -> String {
+        match interrupt {
+            Interrupt::CtrlCTwice => {
+                format!(
+                    "at {:>5.1} ms and {:>5.1} ms",
+                    ms(self.first),
+                    ms(self.second)
+                )
+            }
+            _ => format!("at {:>5.1} ms", ms(self.first)),
+        }
+    }
+}
+
+/// A number in [0, 1) from splitmix64: small, and the same on every machine.
+fn fraction(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// How a run that passed ended.
+enum Verdict {
+    Clean,
+    /// Killed by the signal before any code of ours ran: nothing started.
+    BeforeMain,
+}
+
+/// One run: start, interrupt as planned, check the end. Panics on a failed
+/// check (caught by `main`).
+fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
+    let began = Instant::now();
+    let mut program = match scenario.interrupt {
+        Interrupt::CtrlC | Interrupt::CtrlCTwice => Program::start_on_terminal(scenario.exe, ARGS),
+        Interrupt::Sigterm | Interrupt::KillParent => Program::start(scenario.exe, ARGS),
+    };
+    sleep_until(began + plan.first);
+    match scenario.interrupt {
+        Interrupt::CtrlC => program.press_ctrl_c(),
+        Interrupt::CtrlCTwice => {
+            program.press_ctrl_c();
+            sleep_until(began + plan.second);
+            program.press_ctrl_c();
+        }
+        // The program may have ended already; a signal then finds nobody.
+        Interrupt::Sigterm => program.try_signal_leader(SIGTERM),
+        Interrupt::KillParent => program.try_signal_leader(SIGKILL),
+    }
+    if scenario.interrupt == Interrupt::KillParent {
+        // `finish_within` also checks that no worker is left running.
+        let run = program.finish_within(ORPHAN_DEADLINE);
+        run.assert_no_duplicate_lines();
+        run.assert_well_formed();
+        run.assert_absent("panicked");
+        return Verdict::Clean;
+    }
+    let run = program.finish_within(DEADLINE);
+    let default_death = matches!(run.status.signal(), Some(SIGINT | SIGTERM));
+    if default_death && run.log.is_empty() {
+        return Verdict::BeforeMain;
+    }
+    assert_clean(&run);
+    Verdict::Clean
+}
+
+/// What every interrupted run must look like.
+fn assert_clean(run: &Finished) {
+    run.assert_graceful_end(&["main: begin", "main: end"]);
+    run.assert_absent("| ERROR |");
+}
+
+fn sleep_until(moment: Instant) {
+    thread::sleep(moment.saturating_duration_since(Instant::now()));
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn short(exe: &str) -> &str {
+    exe.rsplit('/').next().unwrap_or(exe)
+}
