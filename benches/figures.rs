@@ -13,6 +13,13 @@ fn main() {
     linux::main();
 }
 
+/// The tests' harness: start a program on a pseudo-terminal, press Ctrl+C,
+/// read its log, check nothing is left. The shutdown figures reuse it, so
+/// they are measured exactly the way the tests check.
+#[cfg(target_os = "linux")]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 #[cfg(not(target_os = "linux"))]
 fn main() {
     println!("the benchmark reads /proc and is Linux-only");
@@ -28,7 +35,11 @@ mod linux {
     use std::thread;
     use std::time::{Duration, Instant};
 
+    use std::panic::{self, AssertUnwindSafe};
+
     use graceful::manager::{ManagerConfig, MultiProcessManager};
+
+    use crate::common::Program;
 
     const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
     const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -111,7 +122,102 @@ mod linux {
                 "20 runs",
             );
         }
+        shutdown_at_random_moments();
         let _ = std::fs::remove_file(&log_file);
+    }
+
+    /// The reference's shutdown figures, measured the same way: real speed
+    /// (`--time-scale 1`), a uniformly random moment, Ctrl+C typed on a
+    /// pseudo-terminal, SIGTERM to the main process, SIGKILL to the parent.
+    fn shutdown_at_random_moments() {
+        let mut most_lines = (0, 0);
+        for (name, exe, window, runs) in
+            [("simple", SIMPLE, 4.0, 20), ("complex", COMPLEX, 12.0, 20)]
+        {
+            let mut clean = 0;
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                let at = Duration::from_secs_f64(rand::random_range(0.0..window));
+                let mut program = Program::start_on_terminal(exe, &[]);
+                thread::sleep(at);
+                program.press_ctrl_c();
+                let pressed = Instant::now();
+                let (is_clean, lines, duplicates) = judge(program);
+                times.push(pressed.elapsed().as_secs_f64());
+                clean += usize::from(is_clean);
+                if name == "complex" && lines > most_lines.0 {
+                    most_lines = (lines, duplicates);
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            row(
+                &format!("`{name}` Ctrl+C at a random moment in the first {window:.0} s (pty), real speed"),
+                &format!(
+                    "{clean}/{runs} clean; median {:.2} s, p95 {:.2} s to exit",
+                    percentile(&times, 0.5),
+                    percentile(&times, 0.95)
+                ),
+                &format!("{runs} runs"),
+            );
+        }
+        row(
+            "duplicated log records in the longest `complex` run",
+            &format!("{} of {} lines", most_lines.1, most_lines.0),
+            "1 run",
+        );
+        for (name, exe) in [("simple", SIMPLE), ("complex", COMPLEX)] {
+            let runs = 10;
+            let mut clean = 0;
+            for _ in 0..runs {
+                let at = Duration::from_secs_f64(rand::random_range(0.0..4.0));
+                let program = Program::start(exe, &[]);
+                thread::sleep(at);
+                program.try_signal_leader(libc::SIGTERM);
+                clean += usize::from(judge(program).0);
+            }
+            row(
+                &format!(
+                    "`{name}` SIGTERM to the main process at a random moment in the first 4 s"
+                ),
+                &format!("{clean}/{runs} clean"),
+                &format!("{runs} runs"),
+            );
+        }
+        let runs = 10;
+        let mut orphans = 0;
+        for _ in 0..runs {
+            let at = Duration::from_secs_f64(rand::random_range(1.0..4.0));
+            let program = Program::start(COMPLEX, &[]);
+            thread::sleep(at);
+            program.try_signal_leader(libc::SIGKILL);
+            // Workers still running 2 s after their parent died.
+            let leftover = panic::catch_unwind(AssertUnwindSafe(|| {
+                program.finish_within(Duration::from_secs(2));
+            }));
+            orphans += usize::from(leftover.is_err());
+        }
+        row(
+            "`complex` SIGKILL to the parent: runs with a worker left after 2 s",
+            &format!("{orphans} of {runs}"),
+            &format!("{runs} runs"),
+        );
+    }
+
+    /// Was it a clean end (exit 0, `main: end` last, no ERROR, nothing left
+    /// running)? Also returns the number of lines and of duplicated lines.
+    fn judge(program: Program) -> (bool, usize, usize) {
+        // `finish` itself fails if a process of the run is left.
+        let Ok(run) = panic::catch_unwind(AssertUnwindSafe(|| program.finish())) else {
+            return (false, 0, 0);
+        };
+        let lines = run.log.len();
+        let unique: std::collections::HashSet<&String> = run.log.iter().collect();
+        let clean = panic::catch_unwind(AssertUnwindSafe(|| {
+            run.assert_graceful_end(&["main: begin", "main: end"]);
+            run.assert_absent("| ERROR |");
+        }))
+        .is_ok();
+        (clean, lines, lines - unique.len())
     }
 
     fn line_count(path: &std::path::Path) -> usize {

@@ -8,7 +8,7 @@ usage() {
 Usage: scripts/kill-worker.sh [--worker N] [-- PROGRAM FLAGS...]
 
 Builds the release binaries, starts complex, and once the run stage is
-waiting sends SIGKILL to worker N (default 2).
+waiting sends SIGKILL to worker N (default 1, the one that takes most calls).
 
 What to look at: "worker-N: exited (signal: 9 (SIGKILL)) while processing
 call ..." at once (no 30 s timeout), the busy loop that made that call
@@ -17,7 +17,7 @@ else, and exit code 4.
 USAGE
 }
 
-worker=2
+worker=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --worker) worker="${2:?--worker needs a number}"; shift 2 ;;

@@ -1,0 +1,278 @@
+//! The README cannot go stale: its code excerpts must still be in the
+//! source, and its log excerpts must still be what the programs print.
+//!
+//! * A ```` ```rust ```` block follows a line naming its file
+//!   (``From `src/lifecycle.rs`:``); the block must appear in that file,
+//!   whitespace aside.
+//! * A ```` ```text ```` block that follows a `<!-- check: ... -->` comment
+//!   is a log excerpt. The comment says how to reproduce it quickly:
+//!
+//!   ```text
+//!   <!-- check: PROGRAM FLAGS...; ACTION after "LOG TEXT"; exit CODE -->
+//!   ```
+//!
+//!   with ACTION one of `ctrl-c` (typed on a pseudo-terminal), `sigterm`,
+//!   `kill-parent`, `kill worker-N`. The test runs that, then checks the
+//!   excerpt's lines appear in the log in that order. Timestamps (the first
+//!   column) and incidental numbers (pids, call ids, durations, thread
+//!   numbers) are ignored; service and worker numbers and exit codes count.
+//!   `...` in a line matches anything, and a line that is just `...` stands
+//!   for lines left out.
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{Finished, Program, SIGKILL, SIGTERM};
+
+fn readme() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    std::fs::read_to_string(path).expect("README.md is readable")
+}
+
+/// A fenced block of the README: its language, its lines, and the
+/// non-empty line just before it.
+struct Block {
+    language: String,
+    lines: Vec<String>,
+    before: String,
+    line_number: usize,
+}
+
+fn blocks(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut lines = text.lines().enumerate();
+    let mut before = String::new();
+    while let Some((number, line)) = lines.next() {
+        if let Some(language) = line.strip_prefix("```") {
+            let body: Vec<String> = lines
+                .by_ref()
+                .map(|(_, line)| line)
+                .take_while(|line| !line.starts_with("```"))
+                .map(str::to_owned)
+                .collect();
+            blocks.push(Block {
+                language: language.trim().to_owned(),
+                lines: body,
+                before: before.clone(),
+                line_number: number + 1,
+            });
+        } else if !line.trim().is_empty() {
+            before = line.to_owned();
+        }
+    }
+    blocks
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_rust_excerpt_is_still_in_its_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for block in blocks(&readme())
+        .into_iter()
+        .filter(|b| b.language == "rust")
+    {
+        let file = block
+            .before
+            .strip_prefix("From `")
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or_else(|| {
+                panic!(
+                    "README line {}: a rust block must follow \"From `FILE`:\", not {:?}",
+                    block.line_number, block.before
+                )
+            });
+        let source = std::fs::read_to_string(root.join(file))
+            .unwrap_or_else(|error| panic!("README line {}: {file}: {error}", block.line_number));
+        let excerpt = squeeze(&block.lines.join("\n"));
+        assert!(
+            squeeze(&source).contains(&excerpt),
+            "README line {}: this excerpt is no longer in {file}:\n{}",
+            block.line_number,
+            block.lines.join("\n")
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} rust excerpts found");
+}
+
+/// How to reproduce one log excerpt.
+#[derive(Debug)]
+struct Check {
+    program: String,
+    args: Vec<String>,
+    actions: Vec<(String, String)>,
+    exit: Option<i32>,
+}
+
+fn parse_check(comment: &str) -> Check {
+    let body = comment
+        .trim()
+        .strip_prefix("<!-- check:")
+        .and_then(|rest| rest.strip_suffix("-->"))
+        .unwrap_or_else(|| panic!("not a check comment: {comment:?}"));
+    let mut parts = body.split(';').map(str::trim);
+    let mut command = parts
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned);
+    let program = command.next().expect("a program to run");
+    let mut check = Check {
+        program,
+        args: command.collect(),
+        actions: Vec::new(),
+        exit: None,
+    };
+    for part in parts {
+        if let Some(code) = part.strip_prefix("exit ") {
+            check.exit = Some(code.parse().expect("exit CODE"));
+        } else if let Some((action, text)) = part.split_once(" after ") {
+            let text = text.trim().trim_matches('"').to_owned();
+            check.actions.push((action.trim().to_owned(), text));
+        } else {
+            panic!("unknown part {part:?} in {comment:?}");
+        }
+    }
+    check
+}
+
+fn run_check(check: &Check) -> Finished {
+    let exe = match check.program.as_str() {
+        "simple" => env!("CARGO_BIN_EXE_simple"),
+        "complex" => env!("CARGO_BIN_EXE_complex"),
+        other => panic!("unknown program {other}"),
+    };
+    let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
+    let on_terminal = check.actions.iter().any(|(action, _)| action == "ctrl-c");
+    let mut program = if on_terminal {
+        Program::start_on_terminal(exe, &args)
+    } else {
+        Program::start(exe, &args)
+    };
+    for (action, text) in &check.actions {
+        program.wait_for(text);
+        match action.as_str() {
+            "ctrl-c" => program.press_ctrl_c(),
+            "sigterm" => program.signal_leader(SIGTERM),
+            "kill-parent" => program.signal_leader(SIGKILL),
+            worker if worker.starts_with("kill worker-") => {
+                let name = worker.trim_start_matches("kill ");
+                let line = program.wait_for(&format!(
+                    "| {name} | main | graceful::worker | INFO  | bootstrapped (pid "
+                ));
+                let pid: i32 = line
+                    .rsplit("(pid ")
+                    .next()
+                    .and_then(|rest| rest.trim_end_matches(')').parse().ok())
+                    .unwrap_or_else(|| panic!("no pid in {line:?}"));
+                // SAFETY: kill(2) on a worker of the program we started.
+                assert_eq!(unsafe { libc::kill(pid, SIGKILL) }, 0);
+            }
+            other => panic!("unknown action {other}"),
+        }
+    }
+    program.finish()
+}
+
+/// Numbers that carry the story, kept by [`normalize`]: which service,
+/// which worker, which exit code.
+const MEANINGFUL: [&str; 4] = ["service-", "worker-", "exit code ", "exit status: "];
+
+/// A log line without its timestamp, with every other number (pids, call
+/// ids, durations, thread numbers) replaced by `N`.
+fn normalize(line: &str) -> String {
+    let without_time = line.split_once(" | ").map_or(line, |(_, rest)| rest);
+    let mut out = String::with_capacity(without_time.len());
+    let mut keeping = false;
+    let mut in_number = false;
+    for character in without_time.chars() {
+        if character.is_ascii_digit() {
+            if !in_number {
+                keeping = MEANINGFUL.iter().any(|prefix| out.ends_with(prefix));
+                if !keeping {
+                    out.push('N');
+                }
+            }
+            if keeping {
+                out.push(character);
+            }
+            in_number = true;
+        } else {
+            out.push(character);
+            in_number = false;
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// Does `line` match `pattern`, where `...` in the pattern matches anything?
+fn matches(pattern: &str, line: &str) -> bool {
+    let pieces: Vec<&str> = pattern.split("...").collect();
+    if pieces.len() == 1 {
+        return pattern == line;
+    }
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if !line.starts_with(first) || !line[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &line[first.len()..line.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[test]
+fn every_log_excerpt_matches_a_fresh_run() {
+    let text = readme();
+    let mut checked = 0;
+    for block in blocks(&text).into_iter().filter(|b| b.language == "text") {
+        if !block.before.starts_with("<!-- check:") {
+            continue;
+        }
+        let check = parse_check(&block.before);
+        let run = run_check(&check);
+        if let Some(code) = check.exit {
+            run.assert_exit_code(code);
+        }
+        let log: Vec<String> = run.log.iter().map(|line| normalize(line)).collect();
+        let mut rest = log.iter();
+        for expected in block.lines.iter().filter(|line| line.trim() != "...") {
+            let pattern = normalize(expected);
+            assert!(
+                rest.any(|line| matches(&pattern, line)),
+                "README line {}: {check:?}\nmissing or out of order: {expected}\nlog:\n{}",
+                block.line_number,
+                run.log.join("\n")
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} log excerpts found");
+}
+
+#[test]
+fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
+    let line = "2026-11-25T02:57:29.039Z | worker-4 | main | graceful::worker | INFO  | bootstrapped (pid 4242)";
+    assert_eq!(
+        normalize(line),
+        "worker-4 | main | graceful::worker | INFO  | bootstrapped (pid N)"
+    );
+    assert_eq!(
+        normalize("t | main | pool-3 | m | INFO  | service-2: stopped after call 17"),
+        "main | pool-N | m | INFO  | service-2: stopped after call N"
+    );
+    assert!(matches("a ... c", "a b c"));
+    assert!(matches("a ... c ... e", "a b c d e"));
+    assert!(!matches("a ... c", "a b d"));
+    assert!(!matches("a b", "a b c"));
+}
