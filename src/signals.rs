@@ -84,6 +84,9 @@ struct State {
     /// Set when the program has finished: from then on signals are not logged,
     /// so nothing is printed after `main: end`.
     finished: bool,
+    /// Signals received in all, numbered in the log: two Ctrl+C in the same
+    /// millisecond are two lines that say so, not one line printed twice.
+    received: u32,
 }
 
 static SIGNALS: OnceLock<Signals> = OnceLock::new();
@@ -110,6 +113,7 @@ impl Signals {
                 during_shield: 0,
                 trigger: Some(trigger),
                 finished: false,
+                received: 0,
             }),
             interrupt,
         }
@@ -159,11 +163,13 @@ impl Signals {
         if state.finished {
             return;
         }
+        state.received += 1;
+        let number = state.received;
         if state.on_signal == OnSignal::Ignore {
             // The terminal sends Ctrl+C to every process in its foreground
             // group, workers included. If a worker obeyed it, it could die in
             // the middle of a job while its parent still counts on it.
-            info!("signal received; ignoring it: a worker stops when its parent tells it to");
+            info!("signal received (#{number}); ignoring it: a worker stops when its parent tells it to");
             return;
         }
         if state.shields > 0 {
@@ -177,7 +183,7 @@ impl Signals {
             info!("signal received; interrupting");
             state.interrupt();
         } else {
-            info!("signal received; already interrupted, the stop is under way");
+            info!("signal received (#{number}); already interrupted, the stop is under way");
         }
     }
 
