@@ -92,10 +92,34 @@ finish() {
     exit "$status"
 }
 
-# check_bin NAME: only our two programs exist.
-check_bin() {
-    case "$1" in
-        simple | complex) ;;
-        *) say "--bin must be simple or complex"; exit 2 ;;
-    esac
+# parse_args PROGRAMS ARGS...: the flags every script shares. PROGRAMS is
+# what `--bin` may name ("simple complex", or just "complex"). The script
+# defines `usage`, and may define `own_flag FLAG VALUE`, which takes one of
+# its own flags and returns 1 for a flag it does not know. Sets $bin
+# (default: the first of PROGRAMS, unless the script set it) and
+# $program_args (what follows `--`, passed on to the program).
+parse_args() {
+    local programs=$1
+    shift
+    bin=${bin:-${programs%% *}}
+    program_args=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h | --help) usage; exit 0 ;;
+            --) shift; program_args=("$@"); return ;;
+            --bin)
+                case " $programs " in
+                    *" ${2:-none} "*) bin=$2 ;;
+                    *) say "--bin must be one of: $programs"; exit 2 ;;
+                esac
+                shift 2 ;;
+            *)
+                if declare -F own_flag >/dev/null && [ $# -ge 2 ] && own_flag "$1" "$2"; then
+                    shift 2
+                else
+                    say "unknown argument: $1 (see --help)"
+                    exit 2
+                fi ;;
+        esac
+    done
 }

@@ -16,20 +16,10 @@ to the end"; exit code 0.
 USAGE
 }
 
-bin=simple
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        --) shift; break ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-
 source "$(dirname "$0")/common.sh"
-check_bin "$bin"
+parse_args "simple complex" "$@"
 build
-start_program "target/release/$bin" "$@"
+start_program "target/release/$bin" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
 say "first Ctrl+C (SIGINT to process group $pid)"
 kill -INT -- "-$pid"

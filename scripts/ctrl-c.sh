@@ -28,22 +28,18 @@ Examples:
 USAGE
 }
 
-bin=simple
 at=""
 during=""
-while [ $# -gt 0 ]; do
+own_flag() {
     case "$1" in
-        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
-        --at) at="${2:?--at needs a number of seconds}"; shift 2 ;;
-        --during) during="${2:?--during needs start, run or stop}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        --) shift; break ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+        --at) at=$2 ;;
+        --during) during=$2 ;;
+        *) return 1 ;;
     esac
-done
+}
 
 source "$(dirname "$0")/common.sh"
-check_bin "$bin"
+parse_args "simple complex" "$@"
 extra=()
 case "$during" in
     "") [ -n "$at" ] || at=$(printf '%d.%03d' $((RANDOM % 4)) $((RANDOM % 1000))) ;;
@@ -54,7 +50,7 @@ case "$during" in
 esac
 
 build
-start_program "target/release/$bin" "${extra[@]}" "$@"
+start_program "target/release/$bin" "${extra[@]}" "${program_args[@]}"
 if [ -n "$during" ]; then
     wait_for_log "$marker" >/dev/null
     say "Ctrl+C (SIGINT to process group $pid) during $during"

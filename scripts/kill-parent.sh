@@ -16,17 +16,10 @@ running. Exit code 137 is the parent's: killed by signal 9.
 USAGE
 }
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h | --help) usage; exit 0 ;;
-        --) shift; break ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-
 source "$(dirname "$0")/common.sh"
+parse_args complex "$@"
 build
-start_program target/release/complex "$@"
+start_program target/release/complex "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
 sleep 1
 say "SIGKILL to the parent $pid (kill -KILL $pid)"

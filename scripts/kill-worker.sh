@@ -18,18 +18,17 @@ USAGE
 }
 
 worker=1
-while [ $# -gt 0 ]; do
+own_flag() {
     case "$1" in
-        --worker) worker="${2:?--worker needs a number}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        --) shift; break ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+        --worker) worker=$2 ;;
+        *) return 1 ;;
     esac
-done
+}
 
 source "$(dirname "$0")/common.sh"
+parse_args complex "$@"
 build
-start_program target/release/complex "$@"
+start_program target/release/complex "${program_args[@]}"
 victim=$(worker_pid "worker-$worker")
 wait_for_log "run: waiting" >/dev/null
 sleep 1

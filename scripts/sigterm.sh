@@ -17,20 +17,10 @@ stops because its parent tells it to; exit code 0, nothing left running.
 USAGE
 }
 
-bin=complex
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        --) shift; break ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-
 source "$(dirname "$0")/common.sh"
-check_bin "$bin"
+parse_args "complex simple" "$@"
 build
-start_program "target/release/$bin" "$@"
+start_program "target/release/$bin" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
 sleep 1
 say "SIGTERM to the main process $pid only (kill -TERM $pid)"

@@ -4,7 +4,7 @@ set -euo pipefail
 
 usage() {
     cat <<'USAGE'
-Usage: scripts/stop-deadline.sh [--bin simple|complex] [--stop-timeout SECS]
+Usage: scripts/stop-deadline.sh [--bin simple|complex] [--stop-timeout SECS] [-- PROGRAM FLAGS...]
 
 Builds the release binaries, starts the program with --stop-timeout SECS
 (default 0.5; each service takes 1 s to stop), and presses Ctrl+C once the
@@ -16,21 +16,18 @@ still nothing left running: workers see their stdin close and leave.
 USAGE
 }
 
-bin=simple
 timeout=0.5
-while [ $# -gt 0 ]; do
+own_flag() {
     case "$1" in
-        --bin) bin="${2:?--bin needs simple or complex}"; shift 2 ;;
-        --stop-timeout) timeout="${2:?--stop-timeout needs seconds}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+        --stop-timeout) timeout=$2 ;;
+        *) return 1 ;;
     esac
-done
+}
 
 source "$(dirname "$0")/common.sh"
-check_bin "$bin"
+parse_args "simple complex" "$@"
 build
-start_program "target/release/$bin" --stop-timeout "$timeout"
+start_program "target/release/$bin" --stop-timeout "$timeout" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
 say "Ctrl+C (SIGINT to process group $pid)"
 kill -INT -- "-$pid"

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Finished, Program};
+use common::{then_complex_stop, Finished, Program};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -33,32 +33,6 @@ fn run_with_fault(exe: &str, fault: &str, extra: &[&str]) -> Finished {
     ];
     args.extend_from_slice(extra);
     Program::start(exe, &args).finish()
-}
-
-/// `complex`'s whole stop sequence, after the given first steps.
-fn complex_stop_after(first: &[&str]) -> Vec<String> {
-    let stop = [
-        "stop: begin",
-        "service-2: stopping",
-        "service-2: stopped",
-        "service-1: stopping",
-        "service-1: cancelling the update loop",
-        "service-1: cancelling the busy loops",
-        "service-1: stopping the manager on the pool",
-        "manager: all workers stopped",
-        "service-1: stopped",
-        "stop: end",
-        "main: end",
-    ];
-    first
-        .iter()
-        .chain(&stop)
-        .map(|step| step.to_string())
-        .collect()
-}
-
-fn steps(owned: &[String]) -> Vec<&str> {
-    owned.iter().map(String::as_str).collect()
 }
 
 // --- a service's start fails: stop what started before it, exit 3 ---
@@ -149,8 +123,10 @@ fn assert_panic_stops_complex(fault: &str, thread: &str, extra: &[&str]) -> Fini
     let run = run_with_fault(COMPLEX, fault, extra);
     let panic_line = format!("| graceful::panics | ERROR | thread '{thread}");
     let reason = format!("run: end; thread '{thread}");
-    let expected = complex_stop_after(&[&panic_line, &reason]);
-    run.assert_graceful_end_with(INTERNAL_FAILURE, &steps(&expected));
+    run.assert_graceful_end_with(
+        INTERNAL_FAILURE,
+        &then_complex_stop(&[&panic_line, &reason]),
+    );
     assert_eq!(
         run.count(&format!("injected fault ({fault})")),
         1,
@@ -188,13 +164,13 @@ fn complex_pool_job_panic_fails_its_caller_and_stops_everything() {
 #[test]
 fn complex_worker_call_panic_is_reported_with_its_message() {
     let run = run_with_fault(COMPLEX, "worker-call", &[]);
-    let expected = complex_stop_after(&[
+    let expected = then_complex_stop(&[
         "| worker-1 | main | graceful::panics | ERROR | thread 'main' panicked at",
         "worker-1: exited (panicked: injected fault (worker-call): a bug while processing call",
         "failed: worker-1 died (panicked: injected fault (worker-call)",
         "run: end; worker-1 died: panicked: injected fault (worker-call)",
     ]);
-    run.assert_graceful_end_with(WORKER_DIED, &steps(&expected));
+    run.assert_graceful_end_with(WORKER_DIED, &expected);
 }
 
 #[test]

@@ -25,6 +25,26 @@ pub const SIGTERM: i32 = libc::SIGTERM;
 pub const SIGHUP: i32 = libc::SIGHUP;
 pub const SIGKILL: i32 = libc::SIGKILL;
 
+/// `complex`'s whole stop sequence, in order, after `stop: begin`.
+pub const COMPLEX_STOP: &[&str] = &[
+    "stop: begin",
+    "service-2: stopping",
+    "service-2: stopped",
+    "service-1: stopping",
+    "service-1: cancelling the update loop",
+    "service-1: cancelling the busy loops",
+    "service-1: stopping the manager on the pool",
+    "manager: all workers stopped",
+    "service-1: stopped",
+    "stop: end",
+    "main: end",
+];
+
+/// `steps`, then the whole stop sequence of `complex`.
+pub fn then_complex_stop<'a>(steps: &[&'a str]) -> Vec<&'a str> {
+    steps.iter().chain(COMPLEX_STOP).copied().collect()
+}
+
 /// A running program and the log lines it has printed so far.
 pub struct Program {
     child: Child,
