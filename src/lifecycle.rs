@@ -141,11 +141,12 @@ impl App {
         }
         info!("stop: end");
 
-        // Faults that came in while stopping (a worker dying, a loop
-        // panicking as it was cancelled) still say the run was not clean.
+        // Faults the run stage never picked up (a worker dying during the
+        // stop, a loop panicking as it was cancelled, anything after a failed
+        // start) still say the run was not clean.
         let late_faults: Vec<Fault> = self.faults.try_iter().collect();
         for fault in &late_faults {
-            error!("{fault} (during stop)");
+            error!("stop: also, {fault}");
         }
         self.signals.finish();
 

@@ -20,7 +20,7 @@
 //!
 //! One exception, which no program can avoid: a signal that arrives before
 //! the program's first instruction has run (the loader and Rust's runtime
-//! take about half a millisecond) meets no handler and ends the process the
+//! take well under a millisecond) meets no handler and ends the process the
 //! default way. Nothing had started, nothing is lost; such runs are counted
 //! and shown apart in the summary, not hidden among the clean ones.
 //!

@@ -6,6 +6,7 @@
 //! crash is noticed at once instead of when some caller's timeout expires.
 
 use std::io::{BufRead, BufReader};
+use std::panic::{self, AssertUnwindSafe};
 use std::process::{Child, ChildStdout};
 use std::sync::{Arc, Mutex};
 
@@ -14,21 +15,23 @@ use log::{debug, warn};
 use super::{worker_name, Event, ManagerError, Phase, Shared};
 use crate::fault::Fault;
 use crate::lock;
-use crate::panics;
 use crate::protocol::{self, Report};
 
 pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Arc<Mutex<Child>>) {
     let name = worker_name(index);
-    let read = panics::catch(|| read_reports(shared, index, &name, stdout));
+    // Not `panics::catch`: a bug here is an internal failure, and the hook
+    // must report it as one (exit code 7). We only clean up after it.
+    let read = panic::catch_unwind(AssertUnwindSafe(|| {
+        read_reports(shared, index, &name, stdout)
+    }));
     let last_words = match read {
         Ok(last_words) => last_words,
-        Err(panicked) => {
-            // A bug here (the hook has logged it). Without its collector
-            // nobody would answer this worker's caller or notice its exit:
-            // kill it, so the reaping below cannot hang and the call in hand
-            // fails now.
+        Err(_) => {
+            // Without its collector nobody would answer this worker's caller
+            // or notice its exit: kill it, so the reaping below cannot hang
+            // and the call in hand fails now.
             let _ = lock(child).kill();
-            Some(format!("its collector {panicked}"))
+            Some("its collector panicked".to_owned())
         }
     };
     // Output closed: the worker has exited or is exiting. Reap it, so no
