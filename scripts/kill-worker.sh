@@ -10,9 +10,10 @@ Usage: scripts/kill-worker.sh [--worker N] [-- PROGRAM FLAGS...]
 Builds the release binaries, starts complex, and once the run stage is
 waiting sends SIGKILL to worker N (default 1, the one that takes most calls).
 
-What to look at: "worker-N: exited (signal: 9 (SIGKILL)) while processing
-call ..." at once (no 30 s timeout), the busy loop that made that call
-getting the error, "run: end; worker-N died", the usual stop of everything
+What to look at: "run: end; worker-N died: signal: 9 (SIGKILL)" at once;
+if the worker had a call in hand, "worker-N: exited (signal: 9 (SIGKILL))
+while processing call ..." and the busy loop that made that call getting
+the error at once (no 30 s timeout); then the usual stop of everything
 else, and exit code 4.
 USAGE
 }

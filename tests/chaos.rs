@@ -187,7 +187,7 @@ fn main() {
         }
     }
     println!(
-        "chaos: {} passed, {} failed ({before_main} of the passed were interrupted before main ran)",
+        "chaos: {} passed, {} failed ({before_main} of the passed runs were interrupted before main ran)",
         passed + before_main,
         failed.len()
     );

@@ -273,7 +273,7 @@ impl Service for Service1 {
                 &running.pool,
                 1,
                 |_| "updater".to_owned(),
-                move |context, _| update_loop(context, update_every),
+                move |context, index| update_loop(context, index, update_every),
             )
             .and_then(|updates| {
                 running.update_loop = Some(updates);
@@ -476,9 +476,9 @@ impl LoopContext {
 }
 
 /// Updates every worker every `every`, until cancelled.
-fn update_loop(context: LoopContext, every: Duration) {
+fn update_loop(context: LoopContext, index: usize, every: Duration) {
     while let Next::Continue = context.pause(every) {
-        if context.injects(InjectFault::Update, 1) {
+        if context.injects(InjectFault::Update, index) {
             panic!("injected fault (update): a bug in the update loop");
         }
         if let Next::Leave = context.on_pool("update", |manager| manager.update().map(Version)) {
