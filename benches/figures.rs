@@ -17,8 +17,9 @@ fn main() {
 /// read its log, check nothing is left. The shutdown figures reuse it, so
 /// they are measured exactly the way the tests check.
 #[cfg(target_os = "linux")]
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/integration/util.rs"]
+#[allow(dead_code, unused_imports)] // uses a part of the shared harness
+mod util;
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
@@ -28,7 +29,6 @@ fn main() {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io::{BufRead, BufReader};
-    use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
     use std::sync::Arc;
@@ -39,7 +39,7 @@ mod linux {
 
     use graceful::manager::{ManagerConfig, MultiProcessManager};
 
-    use crate::common::Program;
+    use crate::util::Program;
 
     const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
     const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -48,7 +48,7 @@ mod linux {
         let log_file =
             std::env::temp_dir().join(format!("graceful-bench-{}.log", std::process::id()));
         redirect_stderr(&log_file);
-        graceful::logging::init("main");
+        graceful::logging::init("complex", "main");
 
         let cores = thread::available_parallelism().map_or(0, |n| n.get());
         println!(
@@ -172,7 +172,7 @@ mod linux {
                 let at = Duration::from_secs_f64(rand::random_range(0.0..4.0));
                 let program = Program::start(exe, &[]);
                 thread::sleep(at);
-                program.try_signal_leader(libc::SIGTERM);
+                let _ = nix::sys::signal::kill(program.pid(), nix::sys::signal::SIGTERM);
                 clean += usize::from(judge(program).0);
             }
             row(
@@ -189,7 +189,7 @@ mod linux {
             let at = Duration::from_secs_f64(rand::random_range(1.0..4.0));
             let program = Program::start(COMPLEX, &[]);
             thread::sleep(at);
-            program.try_signal_leader(libc::SIGKILL);
+            let _ = nix::sys::signal::kill(program.pid(), nix::sys::signal::SIGKILL);
             // Workers still running 2 s after their parent died.
             let leftover = panic::catch_unwind(AssertUnwindSafe(|| {
                 program.finish_within(Duration::from_secs(2));
@@ -231,17 +231,16 @@ mod linux {
     /// Logs of the bench itself and of every child go to `path`.
     fn redirect_stderr(path: &std::path::Path) {
         let file = std::fs::File::create(path).expect("create the log file");
-        // SAFETY: dup2 onto fd 2; `file` stays open until dup2 has returned.
-        unsafe { libc::dup2(file.as_raw_fd(), 2) };
+        nix::unistd::dup2_stderr(&file).expect("redirect stderr");
     }
 
     fn manager(workers: usize, logging: bool) -> Arc<MultiProcessManager> {
         // Workers read RUST_LOG when they start; the bench's own logger is
         // switched with the global level.
         let filter = if logging {
-            graceful::logging::DEFAULT_FILTER
+            graceful::logging::default_filter("complex")
         } else {
-            "off"
+            "off".to_owned()
         };
         log::set_max_level(if logging {
             log::LevelFilter::Debug
@@ -326,7 +325,7 @@ mod linux {
     fn start_until(exe: &str, args: &[&str], needle: &str) -> std::process::Child {
         let mut child = Command::new(exe)
             .args(args)
-            .env("RUST_LOG", graceful::logging::DEFAULT_FILTER)
+            .env("RUST_LOG", graceful::logging::default_filter("complex"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -346,8 +345,9 @@ mod linux {
     fn signal_to_exit(exe: &str) -> f64 {
         let mut child = start_until(exe, &["--time-scale", "0"], "run: waiting");
         let began = Instant::now();
-        // SAFETY: SIGINT to the process group we created, like a terminal.
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+        // SIGINT to the process group we created, like a terminal.
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::killpg(group, nix::sys::signal::SIGINT).expect("Ctrl+C");
         child.wait().expect("wait");
         began.elapsed().as_secs_f64() * 1e3
     }

@@ -4,26 +4,39 @@
 //! command line, so the flags, their checks and their help text are the same
 //! everywhere. A bad value is rejected by clap with a message naming the flag
 //! and the usage exit code (2), before anything has started.
+//!
+//! Every value is bounded ([`MAX_TIME_SCALE`], [`MAX_SECONDS`]), so that no
+//! combination of accepted values can overflow a `Duration` or an `Instant`
+//! later: a value the parser accepts is a value the program can run with.
 
 use std::time::Duration;
 
 use clap::Args;
 
+/// The largest `--time-scale`.
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+/// The largest number of seconds any flag takes (about 11.6 days). Times
+/// [`MAX_TIME_SCALE`], it stays far inside what a `Duration` and an
+/// `Instant` can hold.
+pub const MAX_SECONDS: f64 = 1_000_000.0;
+
 /// Flags shared by `simple` and `complex`.
 #[derive(Args, Clone, Debug)]
 pub struct Knobs {
-    /// Multiply every designed delay and work duration by F (0.1 runs ten
-    /// times faster; 0 removes them, leaving only the machinery's overhead).
+    /// Multiply every designed delay and work duration by F, from 0 to 1000
+    /// (0.1 runs ten times faster; 0 removes them, leaving only the
+    /// machinery's overhead).
     #[arg(long, value_name = "F", default_value = "1.0", value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: TimeScale,
 
-    /// Give the stop stage this long to finish; past it the program logs
-    /// which step is stuck and exits with code 5.
+    /// Give the stop stage this long to finish (more than 0, at most
+    /// 1000000); past it the program logs which step is stuck, kills its
+    /// workers and exits with code 5.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_positive_seconds, allow_negative_numbers = true)]
     pub stop_timeout: Duration,
 
-    /// End the run stage by itself after SECS, as if interrupted (for tests,
-    /// benchmarks and demos without a keyboard).
+    /// End the run stage by itself after SECS (0 to 1000000), as if
+    /// interrupted (for tests, benchmarks and demos without a keyboard).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub run_for: Option<Duration>,
 }
@@ -33,15 +46,24 @@ pub struct Knobs {
 pub struct TimeScale(f64);
 
 impl TimeScale {
+    /// A factor from 0 to [`MAX_TIME_SCALE`]; `None` for anything else.
     pub fn new(factor: f64) -> Option<TimeScale> {
-        (factor.is_finite() && factor >= 0.0).then_some(TimeScale(factor))
+        (0.0..=MAX_TIME_SCALE)
+            .contains(&factor)
+            .then_some(TimeScale(factor))
     }
 
-    /// The scaled length of a delay designed to last `seconds`.
+    /// The scaled length of a delay designed to last `seconds`. Saturates
+    /// instead of panicking (bounded knobs never get near that).
     pub fn of(self, seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds * self.0)
+        Duration::try_from_secs_f64(seconds * self.0).unwrap_or(if seconds > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        })
     }
 
+    /// The factor itself.
     pub fn factor(self) -> f64 {
         self.0
     }
@@ -51,16 +73,21 @@ fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
     let factor: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
-    TimeScale::new(factor).ok_or_else(|| format!("must be a finite number >= 0, got `{text}`"))
+    TimeScale::new(factor)
+        .ok_or_else(|| format!("must be a number from 0 to {MAX_TIME_SCALE}, got `{text}`"))
 }
 
-/// Seconds as a decimal number (`0.5`, `30`), zero allowed.
+/// Seconds as a decimal number (`0.5`, `30`), from 0 to [`MAX_SECONDS`].
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("must be a finite number of seconds >= 0, got `{text}`"))
+    if !(0.0..=MAX_SECONDS).contains(&seconds) {
+        return Err(format!(
+            "must be a number of seconds from 0 to {MAX_SECONDS}, got `{text}`"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Seconds as a decimal number, more than zero.
@@ -81,6 +108,8 @@ mod tests {
         assert_eq!(parse_time_scale("0"), Ok(TimeScale(0.0)));
         assert_eq!(parse_time_scale("0.25"), Ok(TimeScale(0.25)));
         assert!(parse_time_scale("-1").is_err());
+        assert!(parse_time_scale("1000.5").is_err());
+        assert!(parse_time_scale("2e18").is_err());
         assert!(parse_time_scale("inf").is_err());
         assert!(parse_time_scale("NaN").is_err());
         assert!(parse_time_scale("fast").is_err());
@@ -90,6 +119,7 @@ mod tests {
     fn time_scale_multiplies_designed_delays() {
         assert_eq!(TimeScale(0.5).of(1.0), Duration::from_millis(500));
         assert_eq!(TimeScale(0.0).of(5.0), Duration::ZERO);
+        assert_eq!(TimeScale(1e300).of(1e300), Duration::MAX, "saturates");
     }
 
     #[test]
@@ -98,6 +128,8 @@ mod tests {
         assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
         assert!(parse_seconds("-2").is_err());
         assert!(parse_seconds("1e400").is_err());
+        assert!(parse_seconds("1e19").is_err());
+        assert_eq!(parse_seconds("1e6"), Ok(Duration::from_secs(1_000_000)));
         assert!(parse_positive_seconds("0").is_err());
         assert_eq!(parse_positive_seconds("30"), Ok(Duration::from_secs(30)));
     }

@@ -17,13 +17,18 @@
 //! * [`dummy`], [`protocol`], [`knobs`], [`logging`], [`exit_code`],
 //!   [`stop_deadline`]: the supporting pieces.
 
+pub mod abandon;
+pub mod cancel;
+pub mod children;
 pub mod dummy;
 pub mod exit_code;
+pub mod failure;
 pub mod fault;
 pub mod knobs;
 pub mod lifecycle;
 pub mod logging;
 pub mod manager;
+pub mod manager_service;
 pub mod panics;
 pub mod pool;
 pub mod protocol;

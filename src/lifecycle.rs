@@ -5,7 +5,7 @@
 //!
 //! 1. **start** every service, in order, under a [`Shield`](crate::signals::Shield): a Ctrl+C now is
 //!    recorded, not obeyed, because a half-started service is hard to stop;
-//! 2. **run**: wait, using no CPU, for the interrupt, a fault or `--run-for`;
+//! 2. **run**: wait, using no CPU, for the interrupt, a failure or `--run-for`;
 //!    skipped if the program was interrupted during start;
 //! 3. **stop** the services that started, in reverse order, under a shield
 //!    and against a deadline: a second Ctrl+C must not cut the stop short.
@@ -14,14 +14,17 @@
 //! `drop` order would hide it in the declaration order of variables, and
 //! `std::process::exit` would skip it entirely.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam::channel::{self, after, never, Receiver, Sender};
 use crossbeam::select;
 use log::{error, info, warn};
 
-use crate::exit_code::Outcome;
-use crate::fault::{Fault, FaultReporter};
+use crate::abandon;
+use crate::exit_code::{Ending, Outcome};
+use crate::failure::{Failure, FailureReporter};
 use crate::knobs::Knobs;
 use crate::panics;
 use crate::signals::{Interrupted, Signals};
@@ -51,7 +54,7 @@ enum StopReason {
     InterruptedDuringStart,
     Interrupted,
     RunTimeOver,
-    Fault(Fault),
+    Failed(Failure),
 }
 
 impl std::fmt::Display for StopReason {
@@ -61,7 +64,7 @@ impl std::fmt::Display for StopReason {
             StopReason::InterruptedDuringStart => f.write_str("interrupted during start"),
             StopReason::Interrupted => f.write_str("interrupted"),
             StopReason::RunTimeOver => f.write_str("--run-for time is over"),
-            StopReason::Fault(fault) => write!(f, "{fault}"),
+            StopReason::Failed(failure) => write!(f, "{failure}"),
         }
     }
 }
@@ -72,27 +75,33 @@ pub struct App {
     stop_timeout: Duration,
     run_for: Option<Duration>,
     services: Vec<Box<dyn Service>>,
-    fault_sender: Sender<Fault>,
-    faults: Receiver<Fault>,
+    failure_sender: Sender<Failure>,
+    failures: Receiver<Failure>,
+    /// Start is under way: a failure reported now is announced as delayed.
+    starting: Arc<AtomicBool>,
 }
 
 impl App {
     pub fn new(signals: &'static Signals, knobs: &Knobs) -> App {
-        let (fault_sender, faults) = channel::unbounded();
+        let (failure_sender, failures) = channel::unbounded();
         App {
             signals,
             stop_timeout: knobs.stop_timeout,
             run_for: knobs.run_for,
             services: Vec::new(),
-            fault_sender,
-            faults,
+            failure_sender,
+            failures,
+            starting: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// A handle that services give to their threads, to report a fault that
-    /// should stop the application (see [`crate::fault`]).
-    pub fn fault_reporter(&self) -> FaultReporter {
-        FaultReporter(self.fault_sender.clone())
+    /// A handle that services give to their threads, to report a failure that
+    /// should stop the application (see [`crate::failure`]).
+    pub fn failure_reporter(&self) -> FailureReporter {
+        FailureReporter {
+            failures: self.failure_sender.clone(),
+            starting: self.starting.clone(),
+        }
     }
 
     /// Adds a service; services start in the order they are added.
@@ -102,19 +111,24 @@ impl App {
     }
 
     /// Runs the three stages and says how it went.
-    pub fn run(mut self) -> Outcome {
+    pub fn run(mut self) -> Ending {
         if self.signals.is_interrupted() {
             // Ctrl+C came before we even began: nothing is started, so
             // there is nothing to stop.
             info!("interrupted before start; nothing to start, nothing to stop");
             self.signals.finish();
-            return Outcome::Clean;
+            return Ending {
+                ctrl_c: self.signals.got_ctrl_c(),
+                ..Ending::clean()
+            };
         }
 
         // --- start, shielded ---
         info!("start: begin (Ctrl+C is delayed until start is over)");
-        let shield = self.signals.shield();
+        let shield = self.signals.shield("start");
+        self.starting.store(true, Ordering::SeqCst);
         let (started, start_failure) = self.start_all();
+        self.starting.store(false, Ordering::SeqCst);
         let interrupted = shield.release();
         // What never started is never stopped: stop() may rely on start().
         self.services.truncate(started);
@@ -125,15 +139,24 @@ impl App {
         } else if interrupted.is_err() {
             warn!("start: end; got the interrupt during start, so skipping the run stage");
             StopReason::InterruptedDuringStart
+        } else if let Ok(failure) = self.failures.try_recv() {
+            // A failure during start was announced when it came (see
+            // `FailureReporter::report`); it is acted on now.
+            error!("start: end; {failure} during start, so skipping the run stage");
+            StopReason::Failed(failure)
         } else {
             info!("start: end");
             self.run_stage()
         };
 
         // --- stop, shielded ---
-        info!("stop: begin ({reason}; further Ctrl+C is delayed until stop is over)");
-        let shield = self.signals.shield();
-        let stop_failed = self.stop_all();
+        self.signals.begin_stop();
+        info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
+        let shield = self.signals.shield("stop");
+        let deadline = StopDeadline::arm(self.stop_timeout);
+        let stop_failed = self.stop_all(&deadline);
+        let flush_by = deadline.deadline();
+        deadline.disarm();
         if let Err(Interrupted { delayed_signals }) = shield.release() {
             if delayed_signals > 0 {
                 warn!("stop: {delayed_signals} signal(s) arrived during stop; the stop still ran to the end");
@@ -144,19 +167,26 @@ impl App {
         // Faults the run stage never picked up (a worker dying during the
         // stop, a loop panicking as it was cancelled, anything after a failed
         // start) still say the run was not clean.
-        let late_faults: Vec<Fault> = self.faults.try_iter().collect();
-        for fault in &late_faults {
-            error!("stop: also, {fault}");
+        let late_failures: Vec<Failure> = self.failures.try_iter().collect();
+        for failure in &late_failures {
+            error!("stop: also, {failure}");
         }
         self.signals.finish();
 
         // The cause of the stop decides the exit code; a failed stop comes
         // next; then whatever went wrong during the stop.
-        match reason {
+        let outcome = match reason {
             StopReason::StartFailed => Outcome::StartFailed,
-            StopReason::Fault(fault) => fault.outcome(),
+            StopReason::Failed(failure) => failure.outcome(),
             _ if stop_failed => Outcome::StopFailed,
-            _ => late_faults.first().map_or(Outcome::Clean, Fault::outcome),
+            _ => late_failures
+                .first()
+                .map_or(Outcome::Clean, Failure::outcome),
+        };
+        Ending {
+            outcome,
+            ctrl_c: self.signals.got_ctrl_c(),
+            deadline: flush_by,
         }
     }
 
@@ -164,6 +194,7 @@ impl App {
     /// started and, if one failed, why the program must stop now.
     fn start_all(&mut self) -> (usize, Option<StopReason>) {
         for (index, service) in self.services.iter_mut().enumerate() {
+            abandon::record_step(format!("starting {}", service.name()));
             // A panic in `start` must not unwind past us: the services
             // started before this one still need their stop.
             let failure = match panics::catch(|| service.start()) {
@@ -182,7 +213,7 @@ impl App {
                         service.name()
                     );
                     let thread = std::thread::current().name().unwrap_or("main").to_owned();
-                    StopReason::Fault(Fault::Panicked { thread })
+                    StopReason::Failed(Failure::Panicked { thread })
                 }
             };
             return (index, Some(failure));
@@ -197,15 +228,15 @@ impl App {
         let run_time_over = self.run_for.map_or_else(never, after);
         let reason = select! {
             recv(self.signals.interrupt()) -> _ => StopReason::Interrupted,
-            recv(self.faults) -> fault => match fault {
-                Ok(fault) => StopReason::Fault(fault),
+            recv(self.failures) -> failure => match failure {
+                Ok(failure) => StopReason::Failed(failure),
                 // Unreachable while `self` holds a sender; stop to be safe.
                 Err(_) => StopReason::Interrupted,
             },
             recv(run_time_over) -> _ => StopReason::RunTimeOver,
         };
         match &reason {
-            StopReason::Fault(_) => error!("run: end; {reason}"),
+            StopReason::Failed(_) => error!("run: end; {reason}"),
             _ => info!("run: end; {reason}"),
         }
         reason
@@ -215,19 +246,17 @@ impl App {
     /// stop even if an earlier one failed or panicked: one broken stop must
     /// not leave the others running. The failures are reported together at
     /// the end. Returns whether any stop failed.
-    fn stop_all(&mut self) -> bool {
-        let deadline = StopDeadline::arm(self.stop_timeout);
+    fn stop_all(&mut self, deadline: &StopDeadline) -> bool {
         let mut failures = Vec::new();
         for service in self.services.iter_mut().rev() {
             deadline.step(format!("stopping {}", service.name()));
-            match panics::catch(|| service.stop(&deadline)) {
+            match panics::catch(|| service.stop(deadline)) {
                 Ok(Ok(())) => {}
                 Ok(Err(cause)) => failures.push(format!("{}: {cause}", service.name())),
                 // The hook has logged the panic and its message.
                 Err(_panicked) => failures.push(format!("{}: panicked", service.name())),
             }
         }
-        deadline.disarm();
         if !failures.is_empty() {
             error!(
                 "stop: {} of {} service(s) failed to stop (the others were stopped): {}",
@@ -290,9 +319,9 @@ mod tests {
 
     /// Runs an app of three services (`a`, `b`, `c`) that ends its run stage
     /// at once; returns the outcome and the journal.
-    fn run_app(behaviours: [Behaviour; 3], fault: Option<Fault>) -> (Outcome, Vec<String>) {
+    fn run_app(behaviours: [Behaviour; 3], failure: Option<Failure>) -> (Outcome, Vec<String>) {
         // A hub of its own, without the process-wide signal handler.
-        let signals: &'static Signals = Box::leak(Box::new(Signals::new()));
+        let signals = Signals::for_tests();
         let knobs = Knobs {
             time_scale: TimeScale::new(0.0).unwrap(),
             stop_timeout: Duration::from_secs(30),
@@ -300,8 +329,8 @@ mod tests {
         };
         let journal = Arc::new(Mutex::new(Vec::new()));
         let mut app = App::new(signals, &knobs);
-        if let Some(fault) = fault {
-            app.fault_reporter().report(fault);
+        if let Some(failure) = failure {
+            app.failure_reporter().report(failure);
         }
         for (name, behaviour) in ["a", "b", "c"].into_iter().zip(behaviours) {
             app = app.service(Recorder {
@@ -310,7 +339,7 @@ mod tests {
                 journal: journal.clone(),
             });
         }
-        let outcome = app.run();
+        let outcome = app.run().outcome;
         let journal = crate::lock(&journal).clone();
         (outcome, journal)
     }
@@ -355,11 +384,11 @@ mod tests {
 
     #[test]
     fn a_fault_stops_the_app_with_its_own_exit_code() {
-        let fault = Fault::WorkerDied {
+        let failure = Failure::WorkerDied {
             worker: "worker-1".to_owned(),
             detail: "signal: 9 (SIGKILL)".to_owned(),
         };
-        let (outcome, journal) = run_app([Works; 3], Some(fault));
+        let (outcome, journal) = run_app([Works; 3], Some(failure));
         assert_eq!(outcome, Outcome::WorkerDied);
         assert_eq!(journal.len(), 6);
     }

@@ -10,7 +10,7 @@
 //!
 //! * logs it once, at ERROR, in the same format as every other line, with
 //!   the thread's name, the place in the source and the panic message;
-//! * reports a [`Fault::Panicked`] to the application: its run stage wakes
+//! * reports a [`Failure::Panicked`] to the application: its run stage wakes
 //!   up and stops everything in order, as for Ctrl+C, and the program exits
 //!   with [`INTERNAL_FAILURE`](crate::exit_code::INTERNAL_FAILURE).
 //!
@@ -26,17 +26,17 @@ use std::thread;
 
 use log::error;
 
-use crate::fault::{Fault, FaultReporter};
+use crate::failure::{Failure, FailureReporter};
 
 thread_local! {
     /// How many [`catch`] calls are running on this thread.
     static CATCHING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Replaces the default panic hook. With `faults`, each panic that no
+/// Replaces the default panic hook. With `failures`, each panic that no
 /// [`catch`] handles is also reported there; worker processes pass `None`,
 /// because they tell their parent themselves (see [`crate::worker`]).
-pub fn install_hook(faults: Option<FaultReporter>) {
+pub fn install_hook(failures: Option<FailureReporter>) {
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current().name().unwrap_or("unnamed").to_owned();
         let place = info
@@ -47,8 +47,8 @@ pub fn install_hook(faults: Option<FaultReporter>) {
             message(info.payload())
         );
         if CATCHING.get() == 0 {
-            if let Some(faults) = &faults {
-                faults.report(Fault::Panicked { thread });
+            if let Some(failures) = &failures {
+                failures.report(Failure::Panicked { thread });
             }
         }
     }));
@@ -71,7 +71,7 @@ impl std::error::Error for Panicked {}
 /// Runs `work`, turning a panic inside it into `Err(Panicked)`.
 ///
 /// The caller promises to handle the failure, so the hook does not report it
-/// as a fault. `AssertUnwindSafe` is sound here for the same reason the
+/// as a failure. `AssertUnwindSafe` is sound here for the same reason the
 /// crate's `lock` helper is: the state `work` can leave behind is either
 /// thrown away with the failed part or consistent after every statement.
 pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, Panicked> {

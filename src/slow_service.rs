@@ -9,6 +9,7 @@ use std::thread;
 
 use log::info;
 
+use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
 use crate::lifecycle::{BoxError, Service};
 use crate::stop_deadline::StopDeadline;
@@ -16,33 +17,29 @@ use crate::stop_deadline::StopDeadline;
 /// How long start and stop each take, in designed seconds.
 const STEP_SECONDS: f64 = 1.0;
 
+/// A service that takes one (scaled) second to start and one to stop.
 pub struct SlowService {
     name: String,
     time_scale: TimeScale,
-    fault: Option<ServiceFault>,
-}
-
-/// A fault the service can be told to simulate (`--inject-fault`), to watch
-/// the lifecycle handle it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceFault {
-    /// `start` returns an error after its step: exit code 3.
-    StartFails,
-    /// `stop` panics after its step: the other services still stop; exit 6.
-    StopPanics,
+    /// `service-start` makes `start` fail (exit 3); `service-stop` makes
+    /// `stop` panic (the other services still stop; exit 6).
+    fault: Armed,
 }
 
 impl SlowService {
+    /// A service named `name` (`service-1`) in the log.
     pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
         SlowService {
             name: name.into(),
             time_scale,
-            fault: None,
+            fault: Armed::default(),
         }
     }
 
-    pub fn with_fault(mut self, fault: Option<ServiceFault>) -> SlowService {
-        self.fault = fault;
+    /// Arms an injected fault (see [`crate::fault`]); only the service
+    /// faults apply here.
+    pub fn with_fault(mut self, fault: Option<Fault>) -> SlowService {
+        self.fault = Armed::new(fault);
         self
     }
 }
@@ -56,7 +53,7 @@ impl Service for SlowService {
         info!("{}: starting", self.name);
         // A blocking step, not a poll: the thread simply has work to wait for.
         thread::sleep(self.time_scale.of(STEP_SECONDS));
-        if self.fault == Some(ServiceFault::StartFails) {
+        if self.fault.take(Fault::ServiceStart) {
             return Err("injected fault (service-start): cannot start".into());
         }
         info!("{}: started", self.name);
@@ -66,12 +63,8 @@ impl Service for SlowService {
     fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
         info!("{}: stopping", self.name);
         thread::sleep(self.time_scale.of(STEP_SECONDS));
-        if self.fault == Some(ServiceFault::StopPanics) {
-            panic!(
-                "injected fault (service-stop): a bug in {}'s stop",
-                self.name
-            );
-        }
+        let what = format!("a bug in {}'s stop", self.name);
+        self.fault.fire(Fault::ServiceStop, &what);
         info!("{}: stopped", self.name);
         Ok(())
     }

@@ -1,56 +1,56 @@
-//! The stop deadline: a watchdog that knows which step the stop is in.
+//! The stop deadline: a watchdog that gives up on a stop that takes too long.
 //!
 //! Supervisors do not wait forever: `docker stop` sends SIGKILL after 10 s,
 //! Kubernetes after `terminationGracePeriodSeconds` (30 s by default). A stop
 //! that hangs would be killed without a word about why. With the watchdog we
 //! give up first, on our own terms: one ERROR line that names the stuck step,
-//! and a distinct exit code.
+//! every worker killed and reaped, and a distinct exit code (see
+//! [`crate::abandon`]).
 //!
 //! The stop itself stays on the main thread; the watchdog is a separate
-//! thread that waits on a channel of step names with a deadline. It uses no
-//! CPU while the stop makes progress, and costs nothing when no deadline hits.
+//! thread that waits on a channel with a deadline. It uses no CPU while the
+//! stop makes progress, and costs nothing when the deadline does not hit.
+//! It never writes to stderr itself before acting: the log has a thread of
+//! its own (see [`crate::logging`]), so a stderr nobody reads cannot keep
+//! the deadline from firing.
 
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, RecvTimeoutError, Sender};
-use log::{error, warn};
+use log::warn;
 
-use crate::exit_code;
+use crate::abandon;
+use crate::cancel::Never;
 
 /// Handed to each service's `stop`, so it can say what it is waiting for.
 #[derive(Debug)]
 pub struct StopDeadline {
-    steps: Option<Sender<String>>,
+    /// Dropped to dismiss the watchdog.
+    dismiss: Option<Sender<Never>>,
     watchdog: Option<JoinHandle<()>>,
+    deadline: Option<Instant>,
 }
 
 impl StopDeadline {
     /// Starts the clock: the whole stop must be over within `timeout`.
-    pub(crate) fn arm(timeout: Duration) -> StopDeadline {
-        let deadline = Instant::now() + timeout;
-        let (steps, step_names) = channel::unbounded::<String>();
+    pub fn arm(timeout: Duration) -> StopDeadline {
+        // A deadline too far to represent is no deadline (the knobs bound
+        // `--stop-timeout`, so this is only a guard).
+        let deadline = Instant::now().checked_add(timeout);
+        let (dismiss, dismissed) = channel::bounded::<Never>(0);
         let watchdog = thread::Builder::new()
             .name("stop-deadline".into())
             .spawn(move || {
-                let mut step = String::from("beginning the stop");
-                loop {
-                    match step_names.recv_deadline(deadline) {
-                        Ok(next) => step = next,
-                        // The stop finished and dropped its sender.
-                        Err(RecvTimeoutError::Disconnected) => return,
-                        Err(RecvTimeoutError::Timeout) => {
-                            error!(
-                                "stop: deadline of {:.3} s exceeded while {step}; giving up on a graceful stop, exit code {}",
-                                timeout.as_secs_f64(),
-                                exit_code::STOP_TIMED_OUT
-                            );
-                            // Exiting ends every thread, the stuck one too.
-                            // Worker processes see their stdin close and
-                            // leave by themselves, so nothing is orphaned.
-                            std::process::exit(i32::from(exit_code::STOP_TIMED_OUT));
-                        }
-                    }
+                let Some(deadline) = deadline else {
+                    let _ = dismissed.recv();
+                    return;
+                };
+                if let Err(RecvTimeoutError::Timeout) = dismissed.recv_deadline(deadline) {
+                    abandon::abandon(&format!(
+                        "stop: deadline of {:.3} s exceeded",
+                        timeout.as_secs_f64()
+                    ));
                 }
             });
         let watchdog = match watchdog {
@@ -62,22 +62,26 @@ impl StopDeadline {
             }
         };
         StopDeadline {
-            steps: Some(steps),
+            dismiss: Some(dismiss),
             watchdog,
+            deadline,
         }
     }
 
     /// Records that the stop is now `what` (e.g. "stopping service-2"); the
     /// ERROR line names the last step recorded if the deadline passes.
     pub fn step(&self, what: impl Into<String>) {
-        if let Some(steps) = &self.steps {
-            let _ = steps.send(what.into());
-        }
+        abandon::record_step(what);
+    }
+
+    /// When the stop must be over (`None`: too far away to say).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// The stop is over: dismiss the watchdog and wait for its thread.
-    pub(crate) fn disarm(mut self) {
-        self.steps = None;
+    pub fn disarm(mut self) {
+        self.dismiss = None;
         if let Some(watchdog) = self.watchdog.take() {
             let _ = watchdog.join();
         }

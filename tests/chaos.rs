@@ -36,14 +36,19 @@
 //! own filters and flags) are ignored.
 #![cfg(unix)]
 
-mod common;
+#[path = "integration/util.rs"]
+#[allow(dead_code, unused_imports)] // uses a part of the shared harness
+mod util;
 
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Finished, Program, SIGINT, SIGKILL, SIGTERM};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use util::{Finished, Program, SIGINT, SIGKILL, SIGTERM};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -152,6 +157,7 @@ fn main() {
 
     let mut passed = 0;
     let mut before_main = 0;
+    let mut too_late = 0;
     let mut failed = Vec::new();
     let mut seed = options.seed;
     for scenario in chosen {
@@ -171,6 +177,7 @@ fn main() {
             let verdict = match result {
                 Ok(Verdict::Clean) => "ok",
                 Ok(Verdict::BeforeMain) => "ok, interrupted before main ran",
+                Ok(Verdict::TooLate) => "ok, the Ctrl+C came after the exit",
                 Err(_) => "FAILED",
             };
             println!(
@@ -181,14 +188,16 @@ fn main() {
             match result {
                 Ok(Verdict::Clean) => passed += 1,
                 Ok(Verdict::BeforeMain) => before_main += 1,
+                Ok(Verdict::TooLate) => too_late += 1,
                 Err(_) => failed.push(format!("{} --seed {seed}", scenario.name)),
             }
             seed = seed.wrapping_add(1);
         }
     }
     println!(
-        "chaos: {} passed, {} failed ({before_main} of the passed runs were interrupted before main ran)",
-        passed + before_main,
+        "chaos: {} passed, {} failed ({before_main} of the passed runs were interrupted before main ran, \
+         {too_late} interrupted after the exit)",
+        passed + before_main + too_late,
         failed.len()
     );
     if !failed.is_empty() {
@@ -257,11 +266,11 @@ struct Plan {
 
 impl Plan {
     fn new(seed: u64, life: Duration) -> Plan {
-        let mut state = seed;
-        let first = life.mul_f64(fraction(&mut state));
+        let mut random = StdRng::seed_from_u64(seed);
+        let first = life.mul_f64(random.random_range(0.0..1.0));
         // The second Ctrl+C (if any) lands up to half a life later:
         // during the stop, or after the end.
-        let second = first + life.mul_f64(fraction(&mut state) / 2.0);
+        let second = first + life.mul_f64(random.random_range(0.0..0.5));
         Plan { first, second }
     }
 }
@@ -281,21 +290,13 @@ impl Plan {
     }
 }
 
-/// A number in [0, 1) from splitmix64: small, and the same on every machine.
-fn fraction(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// How a run that passed ended.
 enum Verdict {
     Clean,
     /// Killed by the signal before any code of ours ran: nothing started.
     BeforeMain,
+    /// The Ctrl+C came after the program had exited: a clean run, exit 0.
+    TooLate,
 }
 
 /// One run: start, interrupt as planned, check the end. Panics on a failed
@@ -315,8 +316,8 @@ fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
             program.press_ctrl_c();
         }
         // The program may have ended already; a signal then finds nobody.
-        Interrupt::Sigterm => program.try_signal_leader(SIGTERM),
-        Interrupt::KillParent => program.try_signal_leader(SIGKILL),
+        Interrupt::Sigterm => drop(nix::sys::signal::kill(program.pid(), SIGTERM)),
+        Interrupt::KillParent => drop(nix::sys::signal::kill(program.pid(), SIGKILL)),
     }
     if scenario.interrupt == Interrupt::KillParent {
         // `finish_within` also checks that no worker is left running.
@@ -327,17 +328,32 @@ fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
         return Verdict::Clean;
     }
     let run = program.finish_within(DEADLINE);
-    let default_death = matches!(run.status.signal(), Some(SIGINT | SIGTERM));
-    if default_death && run.log.is_empty() {
+    let default_death = [SIGINT, SIGTERM].map(|signal| Some(signal as i32));
+    if default_death.contains(&run.status.signal()) && run.log.is_empty() {
         return Verdict::BeforeMain;
     }
-    assert_clean(&run);
+    let ctrl_c = scenario.interrupt != Interrupt::Sigterm;
+    if ctrl_c && run.code() == Some(0) && run.count("signal #") == 0 {
+        // No line says a signal came: it reached nobody, because the
+        // program had already exited (a Ctrl+C that comes even after
+        // `main: end`, but before the exit, still makes it die of SIGINT).
+        assert_clean(&run, false);
+        return Verdict::TooLate;
+    }
+    assert_clean(&run, ctrl_c);
     Verdict::Clean
 }
 
-/// What every interrupted run must look like.
-fn assert_clean(run: &Finished) {
-    run.assert_graceful_end(&["main: begin", "main: end"]);
+/// What every interrupted run must look like: after Ctrl+C, death by
+/// SIGINT once `main: end` is written (the caller must learn of it);
+/// after SIGTERM, exit 0.
+fn assert_clean(run: &Finished, ctrl_c: bool) {
+    let steps = ["main: begin", "main: end"];
+    if ctrl_c {
+        run.assert_graceful_end_after_ctrl_c(&steps);
+    } else {
+        run.assert_graceful_end(&steps);
+    }
     run.assert_absent("| ERROR |");
 }
 

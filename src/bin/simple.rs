@@ -2,44 +2,33 @@
 //! you press Ctrl+C.
 //!
 //! Two services start one after the other, the program waits, and on Ctrl+C
-//! (or SIGTERM, or `--run-for`) they stop in reverse order. Try pressing
-//! Ctrl+C during start, during the wait and during stop: the log shows what
-//! the program decided each time.
+//! (or SIGTERM, SIGHUP, `--run-for`) they stop in reverse order. Try
+//! pressing Ctrl+C during start, during the wait and during stop: the log
+//! shows what the program decided each time.
 
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use log::info;
 
-use graceful::exit_code;
+use graceful::exit_code::{self, Ending};
+use graceful::fault::Fault;
 use graceful::knobs::Knobs;
 use graceful::lifecycle::App;
-use graceful::panics;
-use graceful::signals;
-use graceful::slow_service::{ServiceFault, SlowService};
+use graceful::slow_service::SlowService;
+use graceful::{logging, panics, signals};
 
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(
-    version,
-    after_help = "Exit codes: 0 clean shutdown, 2 bad usage, 3 start failed,\n5 stop deadline exceeded, 6 a stop failed, 7 internal failure (a panic)."
-)]
+#[command(version, after_help = exit_code::help(false))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,
 
     /// Simulate a fault, to watch how it is handled (a learning tool).
-    #[arg(long, value_name = "WHERE", value_enum)]
-    inject_fault: Option<InjectFault>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum InjectFault {
-    /// service-2's start fails: service-1 is stopped again; exit code 3.
-    ServiceStart,
-    /// service-2's stop panics: service-1 still stops; exit code 6.
-    ServiceStop,
+    #[arg(long, value_name = "WHERE", value_parser = Fault::parser(Fault::OF_SERVICES))]
+    inject_fault: Option<Fault>,
 }
 
 fn main() -> ExitCode {
@@ -56,25 +45,24 @@ fn main() -> ExitCode {
     // A bad flag ends the program here with clap's message and exit code 2;
     // nothing has started, so there is nothing to stop.
     let args = Args::parse();
-    graceful::logging::init("main");
+    logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 
     let app = App::new(signals, &args.knobs);
     // From here on, a panic in any thread is logged once and stops the
     // program gracefully, like Ctrl+C, with exit code 7.
-    panics::install_hook(Some(app.fault_reporter()));
+    panics::install_hook(Some(app.failure_reporter()));
 
-    let fault = args.inject_fault.map(|fault| match fault {
-        InjectFault::ServiceStart => ServiceFault::StartFails,
-        InjectFault::ServiceStop => ServiceFault::StopPanics,
-    });
     // The order services are added is the order they start; they stop in
     // reverse. `run` blocks through all three stages.
-    let outcome = app
-        .service(SlowService::new("service-1", args.knobs.time_scale))
-        .service(SlowService::new("service-2", args.knobs.time_scale).with_fault(fault))
+    let scale = args.knobs.time_scale;
+    let ending: Ending = app
+        .service(SlowService::new("service-1", scale))
+        .service(SlowService::new("service-2", scale).with_fault(args.inject_fault))
         .run();
 
     info!("main: end");
-    outcome.exit_code()
+    // Writes out the log, then exits with the status that tells the caller
+    // how it went; after a Ctrl+C, by dying of SIGINT (see `exit_code`).
+    ending.exit()
 }

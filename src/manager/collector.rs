@@ -7,22 +7,24 @@
 
 use std::io::{BufRead, BufReader};
 use std::panic::{self, AssertUnwindSafe};
-use std::process::{Child, ChildStdout};
-use std::sync::{Arc, Mutex};
+use std::process::ChildStdout;
 
 use log::{debug, warn};
 
-use super::{worker_name, Event, ManagerError, Phase, Shared};
-use crate::fault::Fault;
+use super::dispatch::{worker_name, Phase};
+use super::{Event, ManagerError, Shared};
+use crate::children::SharedChild;
+use crate::failure::Failure;
 use crate::lock;
 use crate::protocol::{self, Report};
 
-pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Arc<Mutex<Child>>) {
-    let name = worker_name(index);
+/// Reads worker `worker`'s reports until its output ends, then reaps it.
+pub(super) fn run(shared: &Shared, worker: usize, stdout: ChildStdout, child: &SharedChild) {
+    let name = worker_name(worker);
     // Not `panics::catch`: a bug here is an internal failure, and the hook
     // must report it as one (exit code 7). We only clean up after it.
     let read = panic::catch_unwind(AssertUnwindSafe(|| {
-        read_reports(shared, index, &name, stdout)
+        read_reports(shared, worker, &name, stdout)
     }));
     let last_words = match read {
         Ok(last_words) => last_words,
@@ -45,12 +47,12 @@ pub(super) fn run(shared: &Shared, index: usize, stdout: ChildStdout, child: &Ar
         Some(message) => format!("{message}; {status}"),
         None => status,
     };
-    on_exit(shared, index, &name, status);
+    on_exit(shared, worker, &name, status);
 }
 
 /// Reads reports until the worker's output ends; returns the worker's last
 /// words if it sent any (see [`Report::Failed`]).
-fn read_reports(shared: &Shared, index: usize, name: &str, stdout: ChildStdout) -> Option<String> {
+fn read_reports(shared: &Shared, worker: usize, name: &str, stdout: ChildStdout) -> Option<String> {
     let mut reports = BufReader::new(stdout);
     let mut line = String::new();
     let mut last_words = None;
@@ -60,7 +62,7 @@ fn read_reports(shared: &Shared, index: usize, name: &str, stdout: ChildStdout) 
             Ok(0) => return last_words,
             Ok(_) => match protocol::parse::<Report>(&line) {
                 Ok(Report::Failed { message }) => last_words = Some(message),
-                Ok(report) => on_report(shared, index, report),
+                Ok(report) => on_report(shared, worker, report),
                 Err(cause) => warn!("{name}: ignoring a malformed report ({cause}): {line:?}"),
             },
             Err(cause) => {
@@ -71,29 +73,18 @@ fn read_reports(shared: &Shared, index: usize, name: &str, stdout: ChildStdout) 
     }
 }
 
-fn on_report(shared: &Shared, index: usize, report: Report) {
+fn on_report(shared: &Shared, worker: usize, report: Report) {
     match report {
         Report::Bootstrapped { pid } => {
-            let _ = shared
-                .events
-                .send(Event::Bootstrapped { worker: index, pid });
+            let _ = shared.events.send(Event::Bootstrapped { worker, pid });
         }
         Report::Started => {
-            let _ = shared.events.send(Event::Started { worker: index });
+            let _ = shared.events.send(Event::Started { worker });
         }
         Report::Reply { id, result } => {
-            let caller = {
-                let mut state = shared.lock();
-                let slot = &mut state.workers[index];
-                if slot.call == Some(id) {
-                    slot.call = None;
-                }
-                let caller = state.waiting.remove(&id);
-                state.feed(index);
-                caller
-            };
+            let caller = shared.lock().replied(worker, id);
             let result = result.map_err(|message| ManagerError::CallFailed {
-                worker: worker_name(index),
+                worker: worker_name(worker),
                 message,
             });
             match caller {
@@ -106,13 +97,9 @@ fn on_report(shared: &Shared, index: usize, report: Report) {
         // Taken by `read_reports`, which keeps it for the exit status.
         Report::Failed { .. } => {}
         Report::Updated { round, version } => {
-            {
-                let mut state = shared.lock();
-                state.workers[index].updating = false;
-                state.feed(index);
-            }
+            shared.lock().updated(worker);
             let _ = shared.events.send(Event::Updated {
-                worker: index,
+                worker,
                 round,
                 version,
             });
@@ -120,15 +107,11 @@ fn on_report(shared: &Shared, index: usize, report: Report) {
     }
 }
 
-fn on_exit(shared: &Shared, index: usize, name: &str, status: String) {
+fn on_exit(shared: &Shared, worker: usize, name: &str, status: String) {
     let (phase, lost_call) = {
         let mut state = shared.lock();
-        let slot = &mut state.workers[index];
-        slot.alive = false;
-        slot.stdin = None;
-        let lost = slot.call.take();
-        let caller = lost.and_then(|id| state.waiting.remove(&id).map(|caller| (id, caller)));
-        (state.phase, caller)
+        let lost = state.exited(worker);
+        (state.phase, lost)
     };
     let unexpected = phase == Phase::Running;
     if let Some((id, caller)) = lost_call {
@@ -140,8 +123,8 @@ fn on_exit(shared: &Shared, index: usize, name: &str, status: String) {
         }));
     }
     if unexpected {
-        if let Some(faults) = &shared.faults {
-            faults.report(Fault::WorkerDied {
+        if let Some(failures) = &shared.failures {
+            failures.report(Failure::WorkerDied {
                 worker: name.to_owned(),
                 detail: status.clone(),
             });
@@ -149,8 +132,5 @@ fn on_exit(shared: &Shared, index: usize, name: &str, status: String) {
     } else {
         debug!("{name}: exited ({status})");
     }
-    let _ = shared.events.send(Event::Exited {
-        worker: index,
-        status,
-    });
+    let _ = shared.events.send(Event::Exited { worker, status });
 }

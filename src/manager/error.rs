@@ -3,12 +3,15 @@
 
 use std::io;
 
+/// A manager call, start or update that did not succeed.
 #[derive(Debug)]
 pub enum ManagerError {
     /// The worker program could not be started at all.
     Spawn { worker: String, cause: io::Error },
     /// A worker exited, or missed its deadline, during start.
     StartFailed { workers: String, reason: String },
+    /// `start` was called on a manager that had been started already.
+    AlreadyStarted,
     /// Calls and updates are accepted only between start and stop.
     NotRunning,
     /// The worker processing this call (or update) exited.
@@ -30,6 +33,9 @@ impl std::fmt::Display for ManagerError {
         match self {
             ManagerError::Spawn { worker, cause } => write!(f, "cannot start {worker}: {cause}"),
             ManagerError::StartFailed { workers, reason } => write!(f, "{workers} {reason}"),
+            ManagerError::AlreadyStarted => {
+                f.write_str("the manager was started already; a manager starts once")
+            }
             ManagerError::NotRunning => f.write_str("the manager is not running"),
             ManagerError::WorkerDied { worker, status } => {
                 write!(f, "{worker} died ({status})")

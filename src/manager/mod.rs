@@ -8,31 +8,37 @@
 //!
 //! 1. the **caller's own thread** writes the call into the stdin of a free
 //!    worker (or queues it if all are busy): no dispatcher thread in between;
-//! 2. the worker's single engine thread reads it, works, writes the reply;
+//! 2. the worker's single thread reads it, works, writes the reply;
 //! 3. that worker's **collector** thread reads the reply, hands it to the
 //!    waiting caller through a one-shot channel, and gives the worker the
 //!    next queued call, if any.
 //!
 //! The collector is what makes failures visible at once: when a worker's
 //! stdout ends, the collector reaps the process, fails the call it had in
-//! hand with the exit status, and reports the fault to the application.
+//! hand with the exit status, and reports the failure to the application.
 //!
 //! A worker gets its next piece of work (a call, an update) only when the
 //! previous one is done. That is the shared-queue semantics (whichever
 //! worker is free takes the next call), and it is also what lets a worker
 //! honour "stop > update > call" with a single thread.
+//!
+//! The parts: this file is the API; [`start`](self) (the handshake that
+//! brings workers up), `dispatch` (who has which call) and `collector`
+//! (one reader per worker) are the machinery behind it.
 
 mod collector;
+mod dispatch;
 mod error;
 mod spawn;
+mod start;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin};
+use std::process::ChildStdin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
@@ -41,13 +47,14 @@ use log::{debug, info, warn};
 
 pub use error::ManagerError;
 
-use crate::lock;
+use crate::cancel::{self, Cancelled};
+use crate::children::SharedChild;
+use crate::failure::FailureReporter;
+use crate::protocol::{Output, Request};
+use crate::{lock, logging};
+use dispatch::{names, worker_name, Phase, State};
 
-use crate::fault::FaultReporter;
-use crate::protocol::{self, Command, Output, Request};
-use crate::signals::Never;
-
-/// All workers together must say "bootstrapped" within this time.
+/// Every worker must say "bootstrapped" within this time of the start.
 pub const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// ... and "started" (initialisation done) within this time of the start.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,9 +63,13 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every worker must have updated within this time.
 pub const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an announcement may wait for stderr before the action goes on.
+const ANNOUNCE_FLUSH: Duration = Duration::from_millis(100);
+
 /// What to run, and how many.
 #[derive(Clone, Debug)]
 pub struct ManagerConfig {
+    /// How many worker processes.
     pub workers: usize,
     /// The worker executable: normally `std::env::current_exe()`; tests and
     /// benchmarks point it at the built binary.
@@ -67,13 +78,19 @@ pub struct ManagerConfig {
     pub args: Vec<OsString>,
 }
 
+/// N worker processes behind one call interface; see the module docs.
+///
+/// All methods take `&self`, so one manager can be shared (in an `Arc`) by
+/// every thread that calls it.
 pub struct MultiProcessManager {
     config: ManagerConfig,
     shared: Arc<Shared>,
     /// Lifecycle events from the collectors; read by `start` and `update`.
     events: Receiver<Event>,
-    /// Disconnects when `stop` begins, waking an `update` that waits.
-    stopped: Receiver<Never>,
+    /// Cancelled when `stop` begins, waking an `update` that waits.
+    stopped: Cancelled,
+    /// The worker processes, in id order, for killing when start fails.
+    children: Mutex<Vec<SharedChild>>,
     collectors: Mutex<Vec<JoinHandle<()>>>,
     /// Updates go one at a time.
     update_lock: Mutex<()>,
@@ -83,45 +100,12 @@ pub struct MultiProcessManager {
 
 /// What the collectors share with the manager.
 struct Shared {
-    state: Mutex<State>,
+    state: Mutex<State<ChildStdin>>,
     events: Sender<Event>,
-    faults: Option<FaultReporter>,
+    failures: Option<FailureReporter>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    NotStarted,
-    Starting,
-    Running,
-    Stopping,
-    Stopped,
-}
-
-struct State {
-    phase: Phase,
-    workers: Vec<Slot>,
-    /// Callers waiting for a reply, by call id.
-    waiting: HashMap<u64, Sender<Result<Output, ManagerError>>>,
-    /// Calls no worker was free for yet, oldest first.
-    queue: VecDeque<(u64, Request)>,
-    /// Dropped when `stop` begins (see `MultiProcessManager::stopped`).
-    stop_trigger: Option<Sender<Never>>,
-}
-
-/// The parent's view of one worker.
-struct Slot {
-    /// `None` once the worker was told to stop, or died.
-    stdin: Option<ChildStdin>,
-    /// Shared with the collector, which reaps it; here only to kill it.
-    child: Arc<Mutex<Child>>,
-    /// The call this worker is working on.
-    call: Option<u64>,
-    /// An update has been sent and not yet answered.
-    updating: bool,
-    alive: bool,
-}
-
-/// What collectors tell `start` and `update` about.
+/// What collectors tell `start` and `update` about (workers by id).
 #[derive(Debug)]
 enum Event {
     Bootstrapped {
@@ -143,25 +127,23 @@ enum Event {
 }
 
 impl MultiProcessManager {
-    /// `faults` receives a report when a worker dies while running.
-    pub fn new(config: ManagerConfig, faults: Option<FaultReporter>) -> MultiProcessManager {
+    /// A manager that will run `config`; nothing starts until [`start`].
+    /// `failures` receives a report when a worker dies while running.
+    ///
+    /// [`start`]: MultiProcessManager::start
+    pub fn new(config: ManagerConfig, failures: Option<FailureReporter>) -> MultiProcessManager {
         let (event_sender, events) = channel::unbounded();
-        let (stop_trigger, stopped) = channel::bounded(0);
+        let (stop_trigger, stopped) = cancel::pair();
         MultiProcessManager {
             config,
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    phase: Phase::NotStarted,
-                    workers: Vec::new(),
-                    waiting: HashMap::new(),
-                    queue: VecDeque::new(),
-                    stop_trigger: Some(stop_trigger),
-                }),
+                state: Mutex::new(State::new(stop_trigger)),
                 events: event_sender,
-                faults,
+                failures,
             }),
             events,
             stopped,
+            children: Mutex::new(Vec::new()),
             collectors: Mutex::new(Vec::new()),
             update_lock: Mutex::new(()),
             next_call: AtomicU64::new(1),
@@ -169,23 +151,21 @@ impl MultiProcessManager {
         }
     }
 
-    /// Starts every worker and waits until each has bootstrapped and
-    /// started. On any failure every worker is killed and reaped, and the
-    /// error names the worker.
+    /// Starts every worker and waits until each has bootstrapped (within 5 s
+    /// of this call) and started (within 30 s). On any failure every worker
+    /// is killed and reaped, and the error names the late or dead workers.
+    /// A manager starts once: a second call is an error.
     pub fn start(&self) -> Result<(), ManagerError> {
         {
             let mut state = self.shared.lock();
             if state.phase != Phase::NotStarted {
-                return Err(ManagerError::NotRunning);
+                return Err(ManagerError::AlreadyStarted);
             }
             state.phase = Phase::Starting;
         }
         let began = Instant::now();
         info!("manager: starting {} workers", self.config.workers);
-        let result = self
-            .spawn_all()
-            .and_then(|()| self.wait_until_started(began));
-        match result {
+        match self.bring_up(began) {
             Ok(()) => {
                 self.shared.lock().phase = Phase::Running;
                 info!(
@@ -202,38 +182,31 @@ impl MultiProcessManager {
         }
     }
 
+    /// `process_string` on the first free worker; waits for the result.
     pub fn process_string(&self, text: &str) -> Result<Output, ManagerError> {
         self.call(Request::ProcessString(text.to_owned()))
     }
 
+    /// `process_number` on the first free worker; waits for the result.
     pub fn process_number(&self, number: i64) -> Result<Output, ManagerError> {
         self.call(Request::ProcessNumber(number))
     }
 
     /// Sends `request` to the first free worker (or queues it) and waits,
-    /// on this thread, for the reply.
+    /// on this thread, for the reply: at most [`CALL_TIMEOUT`], and never
+    /// past `stop`, which answers every waiting caller.
     pub fn call(&self, request: Request) -> Result<Output, ManagerError> {
         let id = self.next_call.fetch_add(1, Ordering::Relaxed);
         let (reply_to, reply) = channel::bounded(1);
-        // Logged before the lock, so other callers need not wait for our log
-        // line; the worker's own log line says which worker took the call.
+        // Logged before the call is handed over (a cause before its
+        // effects); the worker's own line says which worker took it.
         debug!("call {id}: {request}");
         let queued = {
             let mut state = self.shared.lock();
             if state.phase != Phase::Running {
                 return Err(ManagerError::NotRunning);
             }
-            state.waiting.insert(id, reply_to);
-            match state.free_worker() {
-                Some(index) => {
-                    state.send_call(index, id, &request);
-                    false
-                }
-                None => {
-                    state.queue.push_back((id, request));
-                    true
-                }
-            }
+            state.submit(id, request, reply_to)
         };
         if queued {
             debug!("call {id}: queued, every worker is busy");
@@ -241,9 +214,7 @@ impl MultiProcessManager {
         match reply.recv_timeout(CALL_TIMEOUT) {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => {
-                let mut state = self.shared.lock();
-                state.waiting.remove(&id);
-                state.queue.retain(|(queued, _)| *queued != id);
+                self.shared.lock().withdraw(id);
                 Err(ManagerError::CallTimedOut { id })
             }
             // `stop` answers every waiting caller before dropping the
@@ -253,7 +224,8 @@ impl MultiProcessManager {
     }
 
     /// Tells every worker to update and waits until all have; returns the
-    /// new version. One update at a time.
+    /// new version. One update at a time; a stop meanwhile ends the wait
+    /// with [`ManagerError::StoppedWhileUpdating`].
     pub fn update(&self) -> Result<u64, ManagerError> {
         let _one_at_a_time = lock(&self.update_lock);
         let round = self.next_round.fetch_add(1, Ordering::Relaxed);
@@ -261,6 +233,7 @@ impl MultiProcessManager {
         // worker's exit already handled by its collector) are stale now.
         while self.events.try_recv().is_ok() {}
 
+        info!("update {round}: sending to every worker");
         let mut pending: HashSet<usize> = {
             let mut state = self.shared.lock();
             if state.phase != Phase::Running {
@@ -268,10 +241,12 @@ impl MultiProcessManager {
             }
             state.send_update(round)
         };
-        info!("update {round}: sent to {} workers", pending.len());
+        debug!("update {round}: sent to {} workers", pending.len());
 
         let mut version = 0;
-        let timeout = channel::at(Instant::now() + UPDATE_TIMEOUT);
+        let timeout = Instant::now()
+            .checked_add(UPDATE_TIMEOUT)
+            .map_or_else(channel::never, channel::at);
         while !pending.is_empty() {
             select! {
                 recv(self.events) -> event => match event {
@@ -295,21 +270,32 @@ impl MultiProcessManager {
     }
 
     /// Stops every worker, waits for each to exit and reaps it, stops the
-    /// collectors, and fails every call still waiting. Safe to call twice.
+    /// collectors, and fails every call still waiting. Safe to call twice,
+    /// and before `start` (it then does nothing).
     pub fn stop(&self) {
-        let queued = {
+        {
             let mut state = self.shared.lock();
             match state.phase {
                 Phase::NotStarted | Phase::Stopped | Phase::Stopping => return,
                 Phase::Starting | Phase::Running => state.phase = Phase::Stopping,
             }
-            // Wakes an `update` that is waiting for answers.
-            state.stop_trigger = None;
+        }
+        // Said, and written out, before it is done: the workers' "stopped"
+        // lines are written by other processes, and must come after it in
+        // the log, as effects follow their cause. The flush is bounded, so a
+        // stderr that nobody reads cannot hold up the stop.
+        info!("manager: stopping the workers");
+        logging::flush(ANNOUNCE_FLUSH);
+        let queued = {
+            let mut state = self.shared.lock();
+            state.stop_trigger.pull();
             let queued = state.fail_queued_calls();
             state.tell_workers_to_stop();
             queued
         };
-        info!("manager: stopping the workers; {queued} queued call(s) will not be processed");
+        if queued > 0 {
+            info!("manager: {queued} queued call(s) will not be processed");
+        }
 
         // Each collector ends when its worker's stdout closes, after the
         // worker has answered what it had in hand, and reaps the worker.
@@ -323,128 +309,6 @@ impl MultiProcessManager {
         info!(
             "manager: all workers stopped; {} call(s) left unprocessed",
             queued + unanswered
-        );
-    }
-
-    fn spawn_all(&self) -> Result<(), ManagerError> {
-        for index in 0..self.config.workers {
-            let name = worker_name(index);
-            let spawned = spawn::spawn_worker(&self.config.program, &self.config.args, index + 1);
-            let mut child = spawned.map_err(|cause| ManagerError::Spawn {
-                worker: name.clone(),
-                cause,
-            })?;
-            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                // `spawn_worker` asks for both pipes, so std always gives them.
-                let _ = child.kill();
-                let _ = child.wait();
-                let cause = std::io::Error::other("no stdin/stdout pipe");
-                return Err(ManagerError::Spawn {
-                    worker: name,
-                    cause,
-                });
-            };
-            debug!("manager: spawned {name} (pid {})", child.id());
-            let child = Arc::new(Mutex::new(child));
-            self.shared.lock().workers.push(Slot {
-                stdin: Some(stdin),
-                child: child.clone(),
-                call: None,
-                updating: false,
-                alive: true,
-            });
-            let shared = self.shared.clone();
-            let collector = thread::Builder::new()
-                .name(format!("collector-{}", index + 1))
-                .spawn(move || collector::run(&shared, index, stdout, &child));
-            match collector {
-                Ok(handle) => lock(&self.collectors).push(handle),
-                Err(cause) => {
-                    return Err(ManagerError::Spawn {
-                        worker: name,
-                        cause,
-                    })
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Waits for every worker's "bootstrapped" (all within 5 s) and
-    /// "started" (all within 30 s of `began`).
-    fn wait_until_started(&self, began: Instant) -> Result<(), ManagerError> {
-        let count = self.config.workers;
-        let mut bootstrapped = vec![false; count];
-        let mut started = vec![false; count];
-        while started.contains(&false) {
-            let (deadline, stage, behind) = if bootstrapped.contains(&false) {
-                (began + BOOTSTRAP_TIMEOUT, "bootstrap", &bootstrapped)
-            } else {
-                (began + START_TIMEOUT, "start", &started)
-            };
-            match self.events.recv_deadline(deadline) {
-                Ok(Event::Bootstrapped { worker, pid }) => {
-                    debug!("manager: worker-{} bootstrapped (pid {pid})", worker + 1);
-                    bootstrapped[worker] = true;
-                }
-                Ok(Event::Started { worker }) => {
-                    debug!("manager: worker-{} started", worker + 1);
-                    bootstrapped[worker] = true;
-                    started[worker] = true;
-                }
-                Ok(Event::Exited { worker, status }) => {
-                    let stage = if bootstrapped[worker] {
-                        "started"
-                    } else {
-                        "bootstrapped"
-                    };
-                    return Err(ManagerError::StartFailed {
-                        workers: worker_name(worker),
-                        reason: format!("exited ({status}) before it {stage}"),
-                    });
-                }
-                Ok(Event::Updated { .. }) => {}
-                Err(_) => {
-                    let late: HashSet<usize> = (0..count).filter(|&i| !behind[i]).collect();
-                    let limit = deadline - began;
-                    return Err(ManagerError::StartFailed {
-                        workers: names(&late),
-                        reason: format!("did not {stage} within {} s", limit.as_secs()),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Start failed: kill every worker (a hung one would never read a stop)
-    /// and wait until each is reaped.
-    fn abandon_start(&self) {
-        let children: Vec<Arc<Mutex<Child>>> = {
-            let mut state = self.shared.lock();
-            state.phase = Phase::Stopping;
-            state.stop_trigger = None;
-            state
-                .workers
-                .iter()
-                .map(|slot| slot.child.clone())
-                .collect()
-        };
-        // Killed outside the state lock: a collector holds its child's lock
-        // while it reaps, and then needs the state lock.
-        for child in &children {
-            let _ = lock(child).kill();
-        }
-        // Closed only after the kill, so that no healthy worker sees the
-        // end-of-file first and mistakes it for its parent's death.
-        for slot in &mut self.shared.lock().workers {
-            slot.stdin = None;
-        }
-        self.join_collectors();
-        self.shared.lock().phase = Phase::Stopped;
-        warn!(
-            "manager: start abandoned; all {} worker(s) killed and reaped",
-            children.len()
         );
     }
 
@@ -470,98 +334,7 @@ impl Drop for MultiProcessManager {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<ChildStdin>> {
         lock(&self.state)
     }
-}
-
-impl State {
-    /// A worker that is alive and has nothing in hand.
-    fn free_worker(&self) -> Option<usize> {
-        self.workers
-            .iter()
-            .position(|slot| slot.alive && slot.call.is_none() && !slot.updating)
-    }
-
-    fn send_call(&mut self, index: usize, id: u64, request: &Request) {
-        let slot = &mut self.workers[index];
-        slot.call = Some(id);
-        let command = Command::Call {
-            id,
-            request: request.clone(),
-        };
-        // Written under the state lock, which is fine: the worker is free, so
-        // it is reading. A failed write means the worker is dying: its
-        // collector is about to see the end of its output and fail this
-        // call with the exit status.
-        if let Some(stdin) = slot.stdin.as_mut() {
-            let _ = protocol::send(stdin, &command);
-        }
-    }
-
-    /// If worker `index` is free, gives it the oldest queued call.
-    fn feed(&mut self, index: usize) {
-        let slot = &self.workers[index];
-        if !slot.alive || slot.call.is_some() || slot.updating {
-            return;
-        }
-        if let Some((id, request)) = self.queue.pop_front() {
-            self.send_call(index, id, &request);
-        }
-    }
-
-    /// Sends `Update` to every live worker; returns which ones.
-    fn send_update(&mut self, round: u64) -> HashSet<usize> {
-        let mut sent = HashSet::new();
-        for (index, slot) in self.workers.iter_mut().enumerate() {
-            if let (true, Some(stdin)) = (slot.alive, slot.stdin.as_mut()) {
-                if protocol::send(stdin, &Command::Update { round }).is_ok() {
-                    slot.updating = true;
-                    sent.insert(index);
-                }
-            }
-        }
-        sent
-    }
-
-    fn tell_workers_to_stop(&mut self) {
-        for slot in &mut self.workers {
-            if let Some(mut stdin) = slot.stdin.take() {
-                let _ = protocol::send(&mut stdin, &Command::Stop);
-                // Dropping stdin closes the pipe: even a worker that missed
-                // the `Stop` line sees end-of-file and leaves.
-            }
-        }
-    }
-
-    /// Fails the calls that never reached a worker; returns how many.
-    fn fail_queued_calls(&mut self) -> usize {
-        let queued: Vec<u64> = self.queue.drain(..).map(|(id, _)| id).collect();
-        for id in &queued {
-            if let Some(caller) = self.waiting.remove(id) {
-                let _ = caller.send(Err(ManagerError::StoppedWhileWaiting { id: *id }));
-            }
-        }
-        queued.len()
-    }
-
-    /// Fails the calls whose worker exited without answering.
-    fn fail_waiting_calls(&mut self) -> usize {
-        let waiting: Vec<_> = self.waiting.drain().collect();
-        for (id, caller) in &waiting {
-            let _ = caller.send(Err(ManagerError::StoppedWhileWaiting { id: *id }));
-        }
-        waiting.len()
-    }
-}
-
-fn worker_name(index: usize) -> String {
-    format!("worker-{}", index + 1)
-}
-
-fn names(indexes: &HashSet<usize>) -> String {
-    let mut sorted: Vec<usize> = indexes.iter().copied().collect();
-    sorted.sort_unstable();
-    let names: Vec<String> = sorted.into_iter().map(worker_name).collect();
-    names.join(", ")
 }

@@ -2,7 +2,6 @@
 //! look at, from any current directory, without building or running
 //! anything. (Running them for real is what the tutorial asks the reader to
 //! do; the scenarios themselves are tested against the binaries directly.)
-#![cfg(unix)]
 
 use std::path::Path;
 use std::process::Command;

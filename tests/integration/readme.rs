@@ -9,6 +9,8 @@
 //!
 //!   ```text
 //!   <!-- check: PROGRAM FLAGS...; ACTION after "LOG TEXT"; exit CODE -->
+//!
+//!   (CODE is a number, or `SIGINT` for a program that died of it)
 //!   ```
 //!
 //!   with ACTION one of `ctrl-c` (typed on a pseudo-terminal), `sigterm`,
@@ -18,13 +20,13 @@
 //!   numbers) are ignored; service and worker numbers and exit codes count.
 //!   `...` in a line matches anything, and a line that is just `...` stands
 //!   for lines left out.
-#![cfg(unix)]
-
-mod common;
 
 use std::path::Path;
 
-use common::{Finished, Program, SIGKILL, SIGTERM};
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
+use crate::util::{bootstrapped_pid, Finished, Program, SIGINT, SIGKILL, SIGTERM};
 
 fn readme() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
@@ -107,7 +109,8 @@ struct Check {
     program: String,
     args: Vec<String>,
     actions: Vec<(String, String)>,
-    exit: Option<i32>,
+    /// `0`...`7`, or `SIGINT` for a program that died of it.
+    exit: Option<String>,
 }
 
 fn parse_check(comment: &str) -> Check {
@@ -131,7 +134,7 @@ fn parse_check(comment: &str) -> Check {
     };
     for part in parts {
         if let Some(code) = part.strip_prefix("exit ") {
-            check.exit = Some(code.parse().expect("exit CODE"));
+            check.exit = Some(code.to_owned());
         } else if let Some((action, text)) = part.split_once(" after ") {
             let text = text.trim().trim_matches('"').to_owned();
             check.actions.push((action.trim().to_owned(), text));
@@ -166,13 +169,8 @@ fn run_check(check: &Check) -> Finished {
                 let line = program.wait_for(&format!(
                     "| {name} | main | graceful::worker | INFO  | bootstrapped (pid "
                 ));
-                let pid: i32 = line
-                    .rsplit("(pid ")
-                    .next()
-                    .and_then(|rest| rest.trim_end_matches(')').parse().ok())
-                    .unwrap_or_else(|| panic!("no pid in {line:?}"));
-                // SAFETY: kill(2) on a worker of the program we started.
-                assert_eq!(unsafe { libc::kill(pid, SIGKILL) }, 0);
+                let pid = bootstrapped_pid(&line).unwrap_or_else(|| panic!("no pid in {line:?}"));
+                kill(Pid::from_raw(pid), SIGKILL).expect("kill the worker");
             }
             other => panic!("unknown action {other}"),
         }
@@ -241,8 +239,11 @@ fn every_log_excerpt_matches_a_fresh_run() {
         }
         let check = parse_check(&block.before);
         let run = run_check(&check);
-        if let Some(code) = check.exit {
-            run.assert_exit_code(code);
+        if let Some(code) = &check.exit {
+            match code.as_str() {
+                "SIGINT" => run.assert_died_of(SIGINT),
+                number => run.assert_exit_code(number.parse().expect("exit CODE or SIGINT")),
+            }
         }
         let log: Vec<String> = run.log.iter().map(|line| normalize(line)).collect();
         let mut rest = log.iter();

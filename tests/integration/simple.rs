@@ -1,9 +1,6 @@
 //! `simple` under real signals at chosen moments.
-#![cfg(unix)]
 
-mod common;
-
-use common::{run_to_end, Finished, Program, SIGHUP, SIGINT, SIGTERM};
+use crate::util::{run_to_end, Finished, Program, SIGHUP, SIGINT, SIGTERM};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 
@@ -11,17 +8,24 @@ const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 /// is a half-second window a signal cannot miss.
 const SCALE: &str = "0.5";
 
+const STOP: &[&str] = &[
+    "stop: begin",
+    "service-2: stopping",
+    "service-2: stopped",
+    "service-1: stopping",
+    "service-1: stopped",
+    "stop: end",
+    "main: end",
+];
+
+/// A graceful stop after SIGTERM, SIGHUP or `--run-for`: exit 0.
 fn assert_clean_stop(run: &Finished) {
-    run.assert_graceful_end(&[
-        "main: begin",
-        "stop: begin",
-        "service-2: stopping",
-        "service-2: stopped",
-        "service-1: stopping",
-        "service-1: stopped",
-        "stop: end",
-        "main: end",
-    ]);
+    run.assert_graceful_end(&[&["main: begin"], STOP].concat());
+}
+
+/// A graceful stop after Ctrl+C: the program then dies of SIGINT.
+fn assert_clean_stop_after_ctrl_c(run: &Finished) {
+    run.assert_graceful_end_after_ctrl_c(&[&["main: begin"], STOP].concat());
 }
 
 #[test]
@@ -30,7 +34,7 @@ fn ctrl_c_typed_on_a_real_terminal() {
     program.wait_for("run: waiting");
     program.press_ctrl_c();
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     run.assert_in_order(&["run: waiting", "run: end; interrupted"]);
 }
 
@@ -40,14 +44,15 @@ fn ctrl_c_during_the_wait_stops_services_in_reverse_order() {
     program.wait_for("run: waiting");
     program.signal_group(SIGINT);
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     run.assert_in_order(&[
         "service-1: started",
         "service-2: started",
         "run: waiting",
         "run: end; interrupted",
     ]);
-    run.assert_absent("delaying");
+    run.assert_absent("during start; delayed");
+    run.assert_in_order(&["signal #1: Ctrl+C (SIGINT); interrupting: the graceful stop begins"]);
 }
 
 #[test]
@@ -56,10 +61,10 @@ fn ctrl_c_during_start_of_service_1_finishes_start_then_stops() {
     program.wait_for("service-1: starting");
     program.signal_group(SIGINT);
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     run.assert_in_order(&[
         "service-1: starting",
-        "delaying the interrupt",
+        "signal #1: Ctrl+C (SIGINT) during start; delayed until start is over",
         "service-1: started",
         "service-2: starting",
         "service-2: started",
@@ -75,11 +80,11 @@ fn ctrl_c_during_start_of_service_2_finishes_start_then_stops() {
     program.wait_for("service-2: starting");
     program.signal_group(SIGINT);
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     run.assert_in_order(&[
         "service-1: started",
         "service-2: starting",
-        "delaying the interrupt",
+        "signal #1: Ctrl+C (SIGINT) during start; delayed until start is over",
         "service-2: started",
         "got the interrupt during start",
     ]);
@@ -92,10 +97,10 @@ fn ctrl_c_during_stop_is_delayed_and_the_stop_completes() {
     program.wait_for("service-2: stopping");
     program.signal_group(SIGINT);
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     run.assert_in_order(&[
         "service-2: stopping",
-        "delaying the interrupt",
+        "signal #1: Ctrl+C (SIGINT) during the stop, which runs to its end; 2 more force the exit",
         "service-1: stopped",
         "1 signal(s) arrived during stop; the stop still ran to the end",
         "stop: end",
@@ -109,6 +114,7 @@ fn sigterm_to_the_main_process_stops_cleanly() {
     program.signal_leader(SIGTERM);
     let run = program.finish();
     assert_clean_stop(&run);
+    run.assert_in_order(&["signal #1: SIGTERM; interrupting: the graceful stop begins"]);
 }
 
 #[test]
@@ -118,6 +124,7 @@ fn sighup_when_the_terminal_closes_stops_cleanly() {
     program.signal_leader(SIGHUP);
     let run = program.finish();
     assert_clean_stop(&run);
+    run.assert_in_order(&["signal #1: SIGHUP; interrupting: the graceful stop begins"]);
 }
 
 #[test]
@@ -128,16 +135,21 @@ fn two_quick_ctrl_c_give_one_stop() {
     // Standard signals do not queue: a second SIGINT sent before the first
     // was handled merges with it. Send it as soon as the first is seen, so
     // it lands while the stop is being entered.
-    program.wait_for("signal received");
+    program.wait_for("signal #1");
     program.signal_group(SIGINT);
     let run = program.finish();
-    assert_clean_stop(&run);
+    assert_clean_stop_after_ctrl_c(&run);
     assert_eq!(
-        run.count("signal received"),
+        run.count("signal #"),
         2,
         "both signals are seen:\n{}",
         run.log.join("\n")
     );
+    run.assert_in_order(&[
+        "signal #1: Ctrl+C (SIGINT); interrupting",
+        "signal #2: Ctrl+C (SIGINT)",
+    ]);
+    assert_eq!(run.count("one more forces the exit"), 1);
     assert_eq!(run.count("stop: begin"), 1);
     assert_eq!(run.count("service-2: stopping"), 1);
     assert_eq!(run.count("service-1: stopped"), 1);
@@ -166,7 +178,7 @@ fn a_stop_past_the_deadline_names_the_step_and_exits_5() {
     )
     .finish();
     run.assert_exit_code(5);
-    run.assert_last_line("deadline of 0.050 s exceeded while stopping service-2");
+    run.assert_last_line("stop: deadline of 0.050 s exceeded while stopping service-2; giving up on a graceful shutdown");
     run.assert_absent("main: end");
 }
 
@@ -174,7 +186,12 @@ fn a_stop_past_the_deadline_names_the_step_and_exits_5() {
 fn bad_flag_values_get_a_clear_message_and_exit_2() {
     for (args, expected) in [
         (&["--time-scale", "fast"][..], "`fast` is not a number"),
-        (&["--time-scale", "-1"], "must be a finite number >= 0"),
+        (&["--time-scale", "-1"], "must be a number from 0 to 1000"),
+        (&["--time-scale", "2e18"], "must be a number from 0 to 1000"),
+        (&["--stop-timeout", "1e19"], "from 0 to 1000000"),
+        (&["--stop-timeout", "1e308"], "from 0 to 1000000"),
+        (&["--run-for", "inf"], "from 0 to 1000000"),
+        (&["--inject-fault", "busy-loop"], "invalid value"),
         (&["--stop-timeout", "0"], "must be more than 0 seconds"),
         (&["--run-for", "soon"], "is not a number of seconds"),
         (&["--no-such-flag"], "unexpected argument"),

@@ -1,13 +1,15 @@
 //! `complex` under real signals: to the whole process group (a terminal's
 //! Ctrl+C), to the main process only (`kill`), and SIGKILL to the parent or
 //! to one worker. Every run must end with nothing of it left running.
-#![cfg(unix)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{run_to_end, then_complex_stop, Finished, Program, SIGINT, SIGKILL, SIGTERM};
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
+use crate::util::{
+    bootstrapped_pid, run_to_end, then_complex_stop, Finished, Program, SIGINT, SIGKILL, SIGTERM,
+};
 
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
 
@@ -20,9 +22,19 @@ fn start(extra: &[&str]) -> Program {
     Program::start(COMPLEX, &args)
 }
 
-/// Checks the stop sequence ran in order and completely.
+/// Checks the stop sequence ran in order and completely, after Ctrl+C.
 fn assert_clean_stop(run: &Finished) {
+    run.assert_graceful_end_after_ctrl_c(&then_complex_stop(&["main: begin"]));
+    assert_workers_logged(run);
+}
+
+/// The same after SIGTERM: exit 0.
+fn assert_clean_stop_after_sigterm(run: &Finished) {
     run.assert_graceful_end(&then_complex_stop(&["main: begin"]));
+    assert_workers_logged(run);
+}
+
+fn assert_workers_logged(run: &Finished) {
     assert!(
         run.count("| worker-4 |") > 0,
         "worker-4 never logged:\n{}",
@@ -31,16 +43,12 @@ fn assert_clean_stop(run: &Finished) {
 }
 
 /// The pid a worker reported in its "bootstrapped" line.
-fn worker_pid(program: &mut Program, worker: &str) -> i32 {
+pub fn worker_pid(program: &mut Program, worker: &str) -> Pid {
     let line = program.wait_for(&format!(
         "| {worker} | main | graceful::worker | INFO  | bootstrapped (pid "
     ));
-    let pid = line
-        .rsplit("(pid ")
-        .next()
-        .unwrap_or("")
-        .trim_end_matches(')');
-    pid.parse().unwrap_or_else(|_| panic!("no pid in {line:?}"))
+    let pid = bootstrapped_pid(&line).unwrap_or_else(|| panic!("no pid in {line:?}"));
+    Pid::from_raw(pid)
 }
 
 #[test]
@@ -51,7 +59,7 @@ fn ctrl_c_during_the_manager_start() {
     let run = program.finish();
     assert_clean_stop(&run);
     run.assert_in_order(&[
-        "delaying the interrupt",
+        "during start; delayed until start is over",
         "manager: 4 workers started",
         "got the interrupt during start",
     ]);
@@ -68,7 +76,7 @@ fn ctrl_c_during_the_run_stage_reaches_workers_too() {
     assert_clean_stop(&run);
     // The terminal's Ctrl+C reached the workers, which ignored it and
     // waited for their parent's stop.
-    assert!(run.count("ignoring it: a worker stops when its parent tells it to") >= 1);
+    assert!(run.count("ignored: a worker stops when its parent tells it to") >= 1);
     assert_eq!(
         run.count("graceful::worker | INFO  | stopped"),
         4,
@@ -88,7 +96,7 @@ fn ctrl_c_typed_on_a_real_terminal() {
     let run = program.finish();
     assert_clean_stop(&run);
     assert_eq!(
-        run.count("ignoring it: a worker stops when its parent tells it to"),
+        run.count("ignored: a worker stops when its parent tells it to"),
         4
     );
 }
@@ -101,6 +109,20 @@ fn ctrl_c_during_an_update() {
     let run = program.finish();
     assert_clean_stop(&run);
     run.assert_in_order(&["update 1: begin", "run: end; interrupted", "update 1: end"]);
+    // Within each process time never goes back, and the announcement of the
+    // stop comes before any worker's "stopped", though another process
+    // writes those.
+    run.assert_time_in_order();
+    let lines = run.lines();
+    let announced = lines
+        .iter()
+        .position(|line| line.message == "manager: stopping the workers")
+        .expect("the announcement");
+    let first_stopped = lines
+        .iter()
+        .position(|line| line.process.starts_with("worker-") && line.message == "stopped")
+        .expect("a worker's stopped line");
+    assert!(announced < first_stopped, "{}", run.log.join("\n"));
 }
 
 #[test]
@@ -112,7 +134,7 @@ fn ctrl_c_during_stop_is_delayed() {
     assert_clean_stop(&run);
     run.assert_in_order(&[
         "service-2: stopping",
-        "delaying the interrupt",
+        "during the stop, which runs to its end",
         "service-1: stopped",
     ]);
 }
@@ -123,8 +145,9 @@ fn sigterm_to_the_main_process_only() {
     program.wait_for("run: waiting");
     program.signal_leader(SIGTERM);
     let run = program.finish();
-    assert_clean_stop(&run);
-    run.assert_absent("ignoring it");
+    assert_clean_stop_after_sigterm(&run);
+    run.assert_absent("ignored");
+    run.assert_in_order(&["signal #1: SIGTERM; interrupting"]);
 }
 
 #[test]
@@ -165,8 +188,7 @@ fn sigkill_to_a_worker_fails_its_call_at_once_and_stops_gracefully() {
     let pid = worker_pid(&mut program, "worker-2");
     program.wait_for("run: waiting");
     program.wait_for_new("| worker-2 | main | graceful::worker | DEBUG | call ");
-    // SAFETY: kill(2) on a worker pid this test's program reported.
-    assert_eq!(unsafe { libc::kill(pid, SIGKILL) }, 0);
+    kill(pid, SIGKILL).expect("kill worker-2");
     let run = program.finish();
     run.assert_exit_code(4);
     run.assert_in_order(&[
@@ -202,10 +224,10 @@ fn shielded_and_unshielded_loops_both_stop_cleanly() {
 
 #[test]
 fn worker_mode_refuses_to_run_from_a_terminal() {
-    let (code, output) = common::run_with_terminal_stdin(COMPLEX, &["--worker-id", "1"]);
+    let (code, output) = crate::util::run_with_terminal_stdin(COMPLEX, &["--worker-id", "1"]);
     assert_eq!(code, Some(2), "{output}");
     assert!(
-        output.contains("workers are started by `complex` itself"),
+        output.contains("Workers are started by `complex` itself"),
         "{output}"
     );
 }

@@ -3,11 +3,8 @@
 //! end like a Ctrl+C does (everything that started is stopped in order,
 //! `main: end` last, nothing left running), with the exit code that says
 //! what went wrong, and the panic message logged exactly once.
-#![cfg(unix)]
 
-mod common;
-
-use common::{then_complex_stop, Finished, Program};
+use crate::util::{then_complex_stop, Finished, Program};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -122,7 +119,7 @@ fn complex_service_stop_panics_and_service_1_still_stops() {
 fn assert_panic_stops_complex(fault: &str, thread: &str, extra: &[&str]) -> Finished {
     let run = run_with_fault(COMPLEX, fault, extra);
     let panic_line = format!("| graceful::panics | ERROR | thread '{thread}");
-    let reason = format!("run: end; thread '{thread}");
+    let reason = format!("end; thread '{thread}");
     run.assert_graceful_end_with(
         INTERNAL_FAILURE,
         &then_complex_stop(&[&panic_line, &reason]),
@@ -168,7 +165,7 @@ fn complex_worker_call_panic_is_reported_with_its_message() {
         "| worker-1 | main | graceful::panics | ERROR | thread 'main' panicked at",
         "worker-1: exited (panicked: injected fault (worker-call): a bug while processing call",
         "failed: worker-1 died (panicked: injected fault (worker-call)",
-        "run: end; worker-1 died: panicked: injected fault (worker-call)",
+        "end; worker-1 died: panicked: injected fault (worker-call)",
     ]);
     run.assert_graceful_end_with(WORKER_DIED, &expected);
 }
@@ -180,7 +177,7 @@ fn complex_worker_start_failure_fails_the_start_with_its_message() {
         START_FAILED,
         &[
             "| worker-1 | main | graceful::worker | ERROR | initialisation failed: injected fault (worker-start)",
-            "start abandoned; all 4 worker(s) killed and reaped",
+            "start abandoned; all 4 worker(s) spawned were killed and reaped",
             "start: service-1 failed to start: worker-1 exited (initialisation failed: injected fault (worker-start); exit status: 3) before it started",
             "stop: begin (start failed",
             "stop: end",
@@ -198,7 +195,7 @@ fn complex_worker_that_hangs_at_start_is_killed_after_the_bootstrap_timeout() {
         START_FAILED,
         &[
             "injected fault: hanging before bootstrap",
-            "start abandoned; all 4 worker(s) killed and reaped",
+            "start abandoned; all 4 worker(s) spawned were killed and reaped",
             "service-1 failed to start: worker-1 did not bootstrap within 5 s",
             "main: end",
         ],

@@ -1,6 +1,5 @@
 //! The manager through its library API, with real worker processes (the
 //! built `complex` binary in worker mode).
-#![cfg(unix)]
 
 use std::sync::Arc;
 use std::thread;

@@ -3,27 +3,35 @@
 //! Each program runs in a process group of its own, like a job in a shell,
 //! so a signal to the group reaches exactly the processes a terminal's
 //! Ctrl+C would reach (the program and its workers), and never the test
-//! runner. Timeouts here only keep a broken build from hanging the suite;
-//! no test asserts on how long anything took.
+//! runner. Or it runs on a pseudo-terminal of its own, where typing Ctrl+C
+//! goes through the terminal driver as it does for a person. Timeouts here
+//! only keep a broken build from hanging the suite; no test asserts on how
+//! long anything took.
+//!
+//! Used by the integration tests, and compiled again (with `#[path]`) by
+//! the chaos test and the benchmark, which use only part of it and say so
+//! where they include it.
 
-#![allow(dead_code)] // each test file uses a different part of the harness
-
+use std::ffi::CString;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
+use nix::fcntl::{open, OFlag};
+use nix::pty::openpty;
+use nix::sys::signal::{kill, killpg};
+use nix::sys::stat::Mode;
+use nix::unistd::{close, setsid, ttyname, Pid};
+
+pub use nix::sys::signal::Signal::{self, SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
 
 /// Long enough for a slow CI machine; only reached when something hangs.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-pub const SIGINT: i32 = libc::SIGINT;
-pub const SIGTERM: i32 = libc::SIGTERM;
-pub const SIGHUP: i32 = libc::SIGHUP;
-pub const SIGKILL: i32 = libc::SIGKILL;
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `complex`'s whole stop sequence, in order, after `stop: begin`.
 pub const COMPLEX_STOP: &[&str] = &[
@@ -34,6 +42,7 @@ pub const COMPLEX_STOP: &[&str] = &[
     "service-1: cancelling the update loop",
     "service-1: cancelling the busy loops",
     "service-1: stopping the manager on the pool",
+    "manager: stopping the workers",
     "manager: all workers stopped",
     "service-1: stopped",
     "stop: end",
@@ -43,6 +52,49 @@ pub const COMPLEX_STOP: &[&str] = &[
 /// `steps`, then the whole stop sequence of `complex`.
 pub fn then_complex_stop<'a>(steps: &[&'a str]) -> Vec<&'a str> {
     steps.iter().chain(COMPLEX_STOP).copied().collect()
+}
+
+/// One line of the log, split into its six columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLine<'a> {
+    pub time: &'a str,
+    pub process: &'a str,
+    pub thread: &'a str,
+    pub target: &'a str,
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, without padding.
+    pub level: &'a str,
+    pub message: &'a str,
+}
+
+impl<'a> LogLine<'a> {
+    /// Splits `line`; `None` if it is not a whole log line.
+    pub fn parse(line: &'a str) -> Option<LogLine<'a>> {
+        let columns: Vec<&str> = line.splitn(6, " | ").collect();
+        let [time, process, thread, target, level, message] = columns[..] else {
+            return None;
+        };
+        let level = level.trim_end();
+        ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+            .contains(&level)
+            .then_some(LogLine {
+                time,
+                process,
+                thread,
+                target,
+                level,
+                message,
+            })
+    }
+}
+
+/// The pid a worker reported in its "bootstrapped (pid N)" line.
+pub fn bootstrapped_pid(line: &str) -> Option<i32> {
+    let message = LogLine::parse(line)?.message;
+    message
+        .strip_prefix("bootstrapped (pid ")?
+        .trim_end_matches(')')
+        .parse()
+        .ok()
 }
 
 /// A running program and the log lines it has printed so far.
@@ -55,42 +107,52 @@ pub struct Program {
 }
 
 impl Program {
+    /// Starts `exe` in a process group of its own, with stdin from nowhere.
     pub fn start(exe: &str, args: &[&str]) -> Program {
         let mut command = Command::new(exe);
-        command.stdin(Stdio::null()).process_group(0);
-        Program::spawn(exe, args, command, None)
+        command.args(args).stdin(Stdio::null()).process_group(0);
+        Program::spawn(command, None)
     }
 
     /// Starts the program as a person at a terminal would: on a
     /// pseudo-terminal of its own, as the foreground process group, so
     /// [`Program::press_ctrl_c`] goes through the terminal's own machinery.
     pub fn start_on_terminal(exe: &str, args: &[&str]) -> Program {
-        let (ours, theirs) = open_terminal();
         let mut command = Command::new(exe);
+        command.args(args);
+        Program::start_command_on_terminal(command)
+    }
+
+    /// [`Program::start_on_terminal`] for any command (a shell, a script).
+    pub fn start_command_on_terminal(mut command: Command) -> Program {
+        let (ours, theirs, path) = open_terminal();
         command.stdin(Stdio::from(theirs));
-        // SAFETY: runs between fork and exec; setsid(2) and ioctl(2) are
-        // async-signal-safe and touch no memory of ours.
+        // SAFETY: runs between fork and exec, where only async-signal-safe
+        // calls are allowed: setsid(2), open(2) and close(2) are, and the
+        // path was made before the fork, so nothing allocates.
         unsafe {
-            command.pre_exec(|| {
-                // A new session whose controlling terminal is stdin: the
+            command.pre_exec(move || {
+                // A new session; opening a terminal as its leader makes it
+                // the session's controlling terminal (Linux), so the
                 // program's group is that terminal's foreground group.
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                setsid()?;
+                let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
+                close(fd)?;
                 Ok(())
             });
         }
-        Program::spawn(exe, args, command, Some(ours))
+        Program::spawn(command, Some(ours))
     }
 
-    fn spawn(exe: &str, args: &[&str], mut command: Command, terminal: Option<File>) -> Program {
+    /// Starts an already prepared command (its stdin and group are set).
+    pub fn spawn(mut command: Command, terminal: Option<File>) -> Program {
         let mut child = command
-            .args(args)
             .env_remove("RUST_LOG")
+            .env_remove("RUST_LOG_STYLE")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
         let stderr = child.stderr.take().expect("stderr is piped");
         let (sender, lines) = channel::unbounded();
         thread::spawn(move || {
@@ -116,8 +178,9 @@ impl Program {
         terminal.write_all(&[0x03]).expect("write to the terminal");
     }
 
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+    /// The program's pid (and its process group's id).
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
     }
 
     /// Waits until a line containing `needle` appears and returns it.
@@ -125,25 +188,10 @@ impl Program {
         if let Some(line) = self.log.iter().find(|line| line.contains(needle)) {
             return line.clone();
         }
-        let give_up = Instant::now() + PATIENCE;
         loop {
-            match self.lines.recv_deadline(give_up) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "program ended before logging {needle:?}; log:\n{}",
-                        self.log.join("\n")
-                    )
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.kill_group();
-                    panic!("no {needle:?} in the log; log:\n{}", self.log.join("\n"))
-                }
+            let line = self.wait_for_any_line(needle);
+            if line.contains(needle) {
+                return line;
             }
         }
     }
@@ -151,52 +199,41 @@ impl Program {
     /// Like `wait_for`, but only a line printed from now on counts (what the
     /// program printed already, read or not, is skipped).
     pub fn wait_for_new(&mut self, needle: &str) -> String {
-        let seen = self.log.len()
-            + self.lines.try_iter().fold(0, |count, line| {
-                self.log.push(line);
-                count + 1
-            });
+        self.log.extend(self.lines.try_iter());
         loop {
-            let line = self.wait_for_any_line();
-            if line.contains(needle) && self.log.len() > seen {
+            let line = self.wait_for_any_line(needle);
+            if line.contains(needle) {
                 return line;
             }
         }
     }
 
-    fn wait_for_any_line(&mut self) -> String {
+    fn wait_for_any_line(&mut self, needle: &str) -> String {
         match self.lines.recv_deadline(Instant::now() + PATIENCE) {
             Ok(line) => {
                 self.log.push(line.clone());
                 line
             }
-            Err(_) => {
+            Err(RecvTimeoutError::Disconnected) => panic!(
+                "program ended before logging {needle:?}; log:\n{}",
+                self.log.join("\n")
+            ),
+            Err(RecvTimeoutError::Timeout) => {
                 self.kill_group();
-                panic!("no more log lines; log:\n{}", self.log.join("\n"))
+                panic!("no {needle:?} in the log; log:\n{}", self.log.join("\n"))
             }
         }
     }
 
     /// Sends `signal` to the whole process group, as a terminal does on Ctrl+C.
-    pub fn signal_group(&self, signal: i32) {
-        // SAFETY: kill(2) with a negative pid signals that process group.
-        let result = unsafe { libc::kill(-self.pid(), signal) };
-        assert_eq!(result, 0, "kill(-{}, {signal}) failed", self.pid());
+    pub fn signal_group(&self, signal: Signal) {
+        killpg(self.pid(), signal).expect("signal the program's group");
     }
 
     /// Sends `signal` to the main process only, as `kill PID`, systemd,
     /// docker and Kubernetes do.
-    pub fn signal_leader(&self, signal: i32) {
-        // SAFETY: kill(2) on a pid we started and have not reaped yet.
-        let result = unsafe { libc::kill(self.pid(), signal) };
-        assert_eq!(result, 0, "kill({}, {signal}) failed", self.pid());
-    }
-
-    /// Like `signal_leader`, but the program may have ended already.
-    pub fn try_signal_leader(&self, signal: i32) {
-        // SAFETY: as in signal_leader; the child is not reaped until
-        // `finish`, so the pid cannot have been reused.
-        unsafe { libc::kill(self.pid(), signal) };
+    pub fn signal_leader(&self, signal: Signal) {
+        kill(self.pid(), signal).expect("signal the program");
     }
 
     /// Waits for the program to exit (every process holding its stderr must
@@ -219,18 +256,18 @@ impl Program {
             }
         }
         let status = self.child.wait().expect("wait for the program");
+        let group = self.pid();
         let finished = Finished {
             status,
             log: self.log,
-            group: self.child.id() as i32,
+            group,
         };
         finished.assert_no_process_left(Duration::ZERO);
         finished
     }
 
     fn kill_group(&self) {
-        // SAFETY: as in signal_group; cleanup before a test fails.
-        unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+        let _ = killpg(self.pid(), SIGKILL);
     }
 }
 
@@ -238,12 +275,25 @@ impl Program {
 pub struct Finished {
     pub status: ExitStatus,
     pub log: Vec<String>,
-    group: i32,
+    group: Pid,
 }
 
 impl Finished {
+    /// The exit code, if it exited rather than died of a signal.
     pub fn code(&self) -> Option<i32> {
         self.status.code()
+    }
+
+    /// Every line, parsed.
+    pub fn lines(&self) -> Vec<LogLine<'_>> {
+        self.log
+            .iter()
+            .filter_map(|line| LogLine::parse(line))
+            .collect()
+    }
+
+    fn dump(&self) -> String {
+        self.log.join("\n")
     }
 
     pub fn assert_exit_code(&self, expected: i32) {
@@ -253,18 +303,45 @@ impl Finished {
             "exit status {:?} (signal {:?}); log:\n{}",
             self.status.code(),
             self.status.signal(),
-            self.log.join("\n")
+            self.dump()
         );
     }
 
-    /// The shape of every graceful end: exit status 0, `steps` in this
-    /// order, `main: end` last, every line whole and printed once.
+    /// The program died of `signal` (it re-raised it, or never caught it).
+    pub fn assert_died_of(&self, signal: Signal) {
+        assert_eq!(
+            self.status.signal(),
+            Some(signal as i32),
+            "exit status {:?}, expected death by {signal}; log:\n{}",
+            self.status,
+            self.dump()
+        );
+    }
+
+    /// The shape of every graceful end after SIGTERM, SIGHUP or
+    /// `--run-for`: exit status 0, `steps` in this order, `main: end` last,
+    /// every line whole and printed once, no panic.
     pub fn assert_graceful_end(&self, steps: &[&str]) {
-        self.assert_graceful_end_with(0, steps);
+        self.assert_exit_code(0);
+        self.assert_graceful_shape(steps);
+    }
+
+    /// The graceful end after Ctrl+C: the same shape, and the program died
+    /// of SIGINT after `main: end`, so its caller knows.
+    pub fn assert_graceful_end_after_ctrl_c(&self, steps: &[&str]) {
+        self.assert_died_of(SIGINT);
+        self.assert_graceful_shape(steps);
+    }
+
+    fn assert_graceful_shape(&self, steps: &[&str]) {
+        self.assert_in_order(steps);
+        self.assert_last_line("main: end");
+        self.assert_well_formed();
+        self.assert_no_duplicate_lines();
         self.assert_absent("panicked");
     }
 
-    /// The same shape after a fault: the stop still ran through `steps`,
+    /// The same shape after a failure: the stop still ran through `steps`,
     /// `main: end` is last, but the exit status says what went wrong.
     pub fn assert_graceful_end_with(&self, code: i32, steps: &[&str]) {
         self.assert_exit_code(code);
@@ -274,22 +351,13 @@ impl Finished {
         self.assert_no_duplicate_lines();
     }
 
-    /// The message column of each line (the part after the fifth ` | `).
-    pub fn messages(&self) -> Vec<&str> {
-        self.log.iter().map(|line| message(line)).collect()
-    }
-
+    /// How many lines contain `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.log.iter().filter(|line| line.contains(needle)).count()
     }
 
     pub fn assert_absent(&self, needle: &str) {
-        assert_eq!(
-            self.count(needle),
-            0,
-            "{needle:?} in log:\n{}",
-            self.log.join("\n")
-        );
+        assert_eq!(self.count(needle), 0, "{needle:?} in log:\n{}", self.dump());
     }
 
     /// Each needle appears in some line, in this order (other lines between).
@@ -299,7 +367,7 @@ impl Finished {
             assert!(
                 rest.any(|line| line.contains(needle)),
                 "{needle:?} missing or out of order in {needles:?}; log:\n{}",
-                self.log.join("\n")
+                self.dump()
             );
         }
     }
@@ -309,7 +377,7 @@ impl Finished {
         assert!(
             last.contains(needle),
             "last line is not {needle:?}; log:\n{}",
-            self.log.join("\n")
+            self.dump()
         );
     }
 
@@ -321,7 +389,7 @@ impl Finished {
             assert!(
                 seen.insert(line),
                 "duplicated line {line:?}; log:\n{}",
-                self.log.join("\n")
+                self.dump()
             );
         }
     }
@@ -329,10 +397,26 @@ impl Finished {
     /// Every log line is whole: six columns, a known level.
     pub fn assert_well_formed(&self) {
         for line in &self.log {
-            let columns: Vec<&str> = line.splitn(6, " | ").collect();
-            let ok = columns.len() == 6
-                && ["ERROR", "WARN ", "INFO ", "DEBUG", "TRACE"].contains(&columns[4]);
-            assert!(ok, "malformed line {line:?}; log:\n{}", self.log.join("\n"));
+            assert!(
+                LogLine::parse(line).is_some(),
+                "malformed line {line:?}; log:\n{}",
+                self.dump()
+            );
+        }
+    }
+
+    /// Within each process, timestamps never go backwards.
+    pub fn assert_time_in_order(&self) {
+        let mut last: std::collections::HashMap<&str, &str> = Default::default();
+        for line in self.lines() {
+            let previous = last.insert(line.process, line.time).unwrap_or("");
+            assert!(
+                line.time >= previous,
+                "{} went back in time from {previous} to {}; log:\n{}",
+                line.process,
+                line.time,
+                self.dump()
+            );
         }
     }
 
@@ -345,12 +429,11 @@ impl Finished {
                 return;
             }
             if Instant::now() >= give_up {
-                // SAFETY: clean up our own leftovers before failing.
-                unsafe { libc::kill(-self.group, libc::SIGKILL) };
+                let _ = killpg(self.group, SIGKILL);
                 panic!(
                     "processes {alive:?} of group {} left behind; log:\n{}",
                     self.group,
-                    self.log.join("\n")
+                    self.dump()
                 );
             }
             thread::sleep(Duration::from_millis(20));
@@ -361,13 +444,12 @@ impl Finished {
 /// Pids of the processes of `group` that are still running. Zombies do not
 /// count: an orphan that exited waits for whatever adopted it to reap it,
 /// and that is outside the program's control.
-fn live_members(group: i32) -> Vec<i32> {
-    // SAFETY: signal 0 only checks whether any process of the group exists.
-    if unsafe { libc::kill(-group, 0) } != 0 {
+pub fn live_members(group: Pid) -> Vec<i32> {
+    if killpg(group, None).is_err() {
         return Vec::new();
     }
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![group]; // no /proc: cannot tell zombies apart
+        return vec![group.as_raw()]; // no /proc: cannot tell zombies apart
     };
     let mut alive = Vec::new();
     for entry in entries.flatten() {
@@ -389,10 +471,6 @@ fn live_members(group: i32) -> Vec<i32> {
     alive
 }
 
-pub fn message(line: &str) -> &str {
-    line.splitn(6, " | ").nth(5).unwrap_or(line)
-}
-
 /// Runs a program to its end with no signal (for flag checks); returns the
 /// exit code and everything it printed on stdout and stderr.
 pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
@@ -410,7 +488,7 @@ pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
 /// Runs a program with its stdin on a pseudo-terminal, as when a person
 /// types the command; returns the exit code and what it printed.
 pub fn run_with_terminal_stdin(exe: &str, args: &[&str]) -> (Option<i32>, String) {
-    let (ours, theirs) = open_terminal();
+    let (ours, theirs, _) = open_terminal();
     let output = Command::new(exe)
         .args(args)
         .stdin(Stdio::from(theirs))
@@ -422,20 +500,11 @@ pub fn run_with_terminal_stdin(exe: &str, args: &[&str]) -> (Option<i32>, String
     (output.status.code(), text)
 }
 
-/// A new pseudo-terminal: (our side, the program's side).
-fn open_terminal() -> (File, File) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain libc calls; every returned descriptor is checked and
-    // handed to an owning File exactly once.
-    unsafe {
-        let ours = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(ours >= 0, "posix_openpt failed");
-        assert_eq!(libc::grantpt(ours), 0);
-        assert_eq!(libc::unlockpt(ours), 0);
-        let name = libc::ptsname(ours);
-        assert!(!name.is_null(), "ptsname failed");
-        let theirs = libc::open(name, libc::O_RDWR | libc::O_NOCTTY);
-        assert!(theirs >= 0, "cannot open the terminal side");
-        (File::from_raw_fd(ours), File::from_raw_fd(theirs))
-    }
+/// A new pseudo-terminal: our side, the program's side, and the path of the
+/// program's side (to make it a controlling terminal).
+fn open_terminal() -> (File, File, CString) {
+    let pty = openpty(None, None).expect("openpty");
+    let path = ttyname(&pty.slave).expect("the terminal's name");
+    let path = CString::new(path.as_os_str().as_bytes()).expect("a path without NUL");
+    (File::from(pty.master), File::from(pty.slave), path)
 }

@@ -1,0 +1,235 @@
+//! Hostile surroundings instead of random timing: a stderr nobody reads, a
+//! worker stopped with SIGSTOP, bad input to worker mode. Nothing may hold a
+//! stop past its deadline, and nothing may outlive the program.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::signal::{kill, killpg};
+use nix::unistd::{pipe, Pid};
+
+use crate::complex::worker_pid;
+use crate::util::{live_members, Program, SIGINT, SIGKILL, SIGSTOP};
+
+const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+/// A pipe whose buffer is already full: the next write to it blocks until
+/// someone reads. (read end, write end)
+fn full_pipe() -> (File, File) {
+    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
+    let mut write = File::from(write);
+    fcntl(&write, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("non-blocking");
+    let filler = [b'#'; 4096];
+    while write.write(&filler).is_ok() {}
+    fcntl(&write, FcntlArg::F_SETFL(OFlag::empty())).expect("blocking again");
+    (File::from(read), write)
+}
+
+/// Starts `exe` in its own process group with `stderr` as its stderr.
+fn start_with_stderr(exe: &str, args: &[&str], stderr: File) -> Child {
+    use std::os::unix::process::CommandExt;
+    Command::new(exe)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .expect("start the program")
+}
+
+/// Waits up to `patience` for `child` to exit; its exit code, or a panic.
+fn exit_code_within(child: &mut Child, patience: Duration) -> Option<i32> {
+    let give_up = Instant::now() + patience;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > give_up {
+            let _ = killpg(Pid::from_raw(child.id() as i32), SIGKILL);
+            panic!("the program did not end within {patience:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_stderr_nobody_reads_cannot_hold_the_stop_past_its_deadline() {
+    for exe in [SIMPLE, COMPLEX] {
+        let (_unread, stderr) = full_pipe();
+        let mut child = start_with_stderr(
+            exe,
+            &["--time-scale", "0.05", "--stop-timeout", "2"],
+            stderr,
+        );
+        let group = Pid::from_raw(child.id() as i32);
+        thread::sleep(Duration::from_millis(800));
+        killpg(group, SIGINT).expect("Ctrl+C to the group");
+        // The stop itself is short; writing its log is what cannot finish,
+        // so the deadline ends the program with its code.
+        let code = exit_code_within(&mut child, Duration::from_secs(20));
+        assert_eq!(code, Some(5), "{exe}");
+        assert!(
+            live_members(group).is_empty(),
+            "{exe} left processes behind"
+        );
+    }
+}
+
+#[test]
+fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
+    let (mut unread, stderr) = full_pipe();
+    let mut child = start_with_stderr(
+        COMPLEX,
+        &[
+            "--time-scale",
+            "0.05",
+            "--run-for",
+            "0.3",
+            "--stop-timeout",
+            "20",
+        ],
+        stderr,
+    );
+    // Let the program run against the blocked pipe, then drain it.
+    thread::sleep(Duration::from_millis(1500));
+    let reader = thread::spawn(move || {
+        let mut everything = Vec::new();
+        let _ = unread.read_to_end(&mut everything);
+        everything
+    });
+    let code = exit_code_within(&mut child, Duration::from_secs(30));
+    assert_eq!(code, Some(0));
+    let everything = reader.join().expect("the reader");
+    let text = String::from_utf8_lossy(&everything);
+    let log: Vec<&str> = text.trim_start_matches('#').lines().collect();
+    let position = |needle: &str| {
+        log.iter()
+            .position(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} lost; log:\n{}", log.join("\n")))
+    };
+    assert!(position("main: begin") < position("run: waiting"));
+    assert!(position("run: waiting") < position("stop: begin"));
+    assert!(position("stop: begin") < position("manager: all workers stopped"));
+    assert!(
+        log.last().is_some_and(|line| line.contains("main: end")),
+        "{}",
+        log.join("\n")
+    );
+    assert!(text.contains("| worker-"), "no worker line survived");
+    assert_eq!(
+        text.matches(" dropped: stderr").count(),
+        0,
+        "nothing was dropped"
+    );
+}
+
+#[test]
+fn a_stopped_worker_is_killed_when_the_stop_deadline_passes() {
+    let mut program = Program::start(COMPLEX, &["--time-scale", "0.05", "--stop-timeout", "1"]);
+    let stopped = worker_pid(&mut program, "worker-2");
+    program.wait_for("run: waiting");
+    kill(stopped, SIGSTOP).expect("stop worker-2");
+    program.signal_group(SIGINT);
+    // `finish` also checks that no process of the program is left.
+    let run = program.finish();
+    run.assert_exit_code(5);
+    // Stuck behind worker-2: a busy loop waiting for its call, or the
+    // manager's stop waiting for it to exit, whichever the Ctrl+C met.
+    run.assert_in_order(&[
+        "stop: begin",
+        "stop: deadline of 1.000 s exceeded while service-1: ",
+        "still alive, exit code 5",
+    ]);
+}
+
+#[test]
+fn a_stopped_worker_does_not_outlive_a_killed_parent() {
+    let mut program = Program::start(COMPLEX, &["--time-scale", "0.05"]);
+    let stopped = worker_pid(&mut program, "worker-3");
+    program.wait_for("run: waiting");
+    kill(stopped, SIGSTOP).expect("stop worker-3");
+    program.signal_leader(SIGKILL);
+    // Within about a second: the kernel's SIGCONT resumes worker-3, which
+    // then sees the end of its input like the others.
+    let run = program.finish_within(Duration::from_secs(5));
+    assert_eq!(
+        run.count("the parent is gone; exiting"),
+        4,
+        "{}",
+        run.log.join("\n")
+    );
+}
+
+/// Runs worker mode by hand with `input` on a pipe; returns the exit code,
+/// its reports (stdout) and its log (stderr).
+fn feed_worker(input: Vec<u8>) -> (Option<i32>, String, String) {
+    let mut child = Command::new(COMPLEX)
+        .args(["--worker-id", "1", "--time-scale", "0"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a worker");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("the worker's output");
+    let _ = writer.join();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn worker_input_is_bounded_and_a_bad_line_is_not_the_end() {
+    let mut input = vec![b'x'; 5_000_000];
+    input.extend_from_slice(b"\n\xff\xfe not utf-8\n");
+    input.extend_from_slice(br#"{"Call":{"id":1,"request":{"ProcessNumber":7}}}"#);
+    // No stop: the end of the input ends the worker once the call is done
+    // (a stop would go first: stop > call).
+    input.push(b'\n');
+    let (code, reports, log) = feed_worker(input);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        reports.contains(r#""Reply":{"id":1,"result":{"Ok""#),
+        "{reports}"
+    );
+    let too_long = log
+        .lines()
+        .find(|line| line.contains("ignoring a command of 5000001 bytes, over the limit of 65536"))
+        .unwrap_or_else(|| panic!("no refusal in:\n{log}"));
+    assert!(
+        too_long.len() < 600,
+        "the refusal quotes too much: {} bytes",
+        too_long.len()
+    );
+    assert!(
+        log.contains("ignoring a malformed command (not UTF-8)"),
+        "{log}"
+    );
+    assert!(log.contains("the parent is gone; exiting"), "{log}");
+}
+
+#[test]
+fn worker_mode_with_stdin_that_is_not_a_pipe_is_refused() {
+    let output = Command::new(COMPLEX)
+        .args(["--worker-id", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run complex");
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("its stdin is not a pipe"), "{text}");
+}

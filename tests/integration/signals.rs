@@ -1,0 +1,94 @@
+//! What the caller sees: a shell loop that stops with the program, and the
+//! escape hatch of a third Ctrl+C.
+
+use std::process::Command;
+
+use crate::util::{Program, SIGINT};
+
+const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+/// `for i in 1 2; do PROGRAM; done` on a terminal, Ctrl+C in the first
+/// run's run stage: the program stops gracefully, then dies of SIGINT, so
+/// bash stops the loop too (and dies of SIGINT itself).
+fn ctrl_c_stops_the_shell_loop(exe: &str) {
+    let script = format!("for i in 1 2; do {exe} --time-scale 0.05; done; echo LOOP-CONTINUED >&2");
+    let mut command = Command::new("bash");
+    command.arg("-c").arg(script);
+    let mut program = Program::start_command_on_terminal(command);
+    program.wait_for("run: waiting");
+    program.press_ctrl_c();
+    let run = program.finish();
+    run.assert_died_of(SIGINT);
+    assert_eq!(
+        run.count("main: begin"),
+        1,
+        "a second run started:\n{}",
+        run.log.join("\n")
+    );
+    run.assert_absent("LOOP-CONTINUED");
+    run.assert_last_line("main: end");
+}
+
+#[test]
+fn ctrl_c_stops_the_shell_loop_around_simple() {
+    ctrl_c_stops_the_shell_loop(SIMPLE);
+}
+
+#[test]
+fn ctrl_c_stops_the_shell_loop_around_complex() {
+    ctrl_c_stops_the_shell_loop(COMPLEX);
+}
+
+#[test]
+fn a_third_ctrl_c_during_complexs_stop_forces_the_exit() {
+    // An update lasts about a (scaled) 5 s; the shielded update loop waits
+    // for it, so the stop is long enough to press Ctrl+C three times.
+    let mut program = Program::start_on_terminal(
+        COMPLEX,
+        &[
+            "--time-scale",
+            "0.4",
+            "--update-every",
+            "0.5",
+            "--busy-loops",
+            "0",
+        ],
+    );
+    program.wait_for("run: waiting");
+    program.wait_for_new("| worker-1 | main | graceful::worker | DEBUG | update ");
+    program.press_ctrl_c();
+    program.wait_for("service-1: cancelling the update loop");
+    program.press_ctrl_c();
+    // Signals do not queue: wait until the second is handled.
+    program.wait_for("signal #2");
+    program.press_ctrl_c();
+    let run = program.finish();
+    run.assert_exit_code(5);
+    run.assert_in_order(&[
+        "signal #1: Ctrl+C (SIGINT); interrupting",
+        "signal #2: Ctrl+C (SIGINT) during the stop, which runs to its end; one more forces the exit",
+        "signal #3 (Ctrl+C (SIGINT)) forced the exit while service-1: waiting for the update loop to end; \
+         giving up on a graceful shutdown: killing the 4 worker process(es) still alive, exit code 5",
+    ]);
+    run.assert_absent("main: end");
+}
+
+#[test]
+fn a_third_ctrl_c_during_start_forces_the_exit_too() {
+    let mut program = Program::start_on_terminal(SIMPLE, &["--time-scale", "2"]);
+    program.wait_for("service-1: starting");
+    program.press_ctrl_c();
+    program.wait_for("signal #1");
+    program.press_ctrl_c();
+    program.wait_for("signal #2");
+    program.press_ctrl_c();
+    let run = program.finish();
+    run.assert_exit_code(5);
+    run.assert_in_order(&[
+        "signal #1: Ctrl+C (SIGINT) during start; delayed until start is over",
+        "signal #2: Ctrl+C (SIGINT) during start, which runs to its end before the stop; one more forces the exit",
+        "signal #3 (Ctrl+C (SIGINT)) forced the exit while starting service-1",
+    ]);
+    run.assert_absent("service-1: started");
+}
