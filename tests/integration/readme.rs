@@ -294,3 +294,12 @@ fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
     assert!(!matches("a ... c", "a b d"));
     assert!(!matches("a b", "a b c"));
 }
+
+#[test]
+fn the_exit_status_table_is_the_one_in_exit_code_rs() {
+    assert!(
+        readme().contains(&graceful::exit_code::markdown_table()),
+        "regenerate the README's table from exit_code::markdown_table():\n{}",
+        graceful::exit_code::markdown_table()
+    );
+}
