@@ -320,6 +320,12 @@ impl Signals {
         let line = format!("signal #{number}: {signal}{}", said.text);
         match said.kind {
             Loudness::Info => info!("{line}"),
+            Loudness::Interrupting => {
+                // The log queue never blocks, so logging first costs the
+                // interrupt nothing, and keeps cause before effect.
+                info!("{line}");
+                self.lock().trigger.pull();
+            }
             Loudness::Warn => warn!("{line}"),
             Loudness::Forced => {
                 (self.escape)(&format!("signal #{number} ({signal}) forced the exit"))
@@ -368,6 +374,8 @@ struct Said {
 #[derive(Clone, Copy)]
 enum Loudness {
     Info,
+    /// Logged, then the interrupt is delivered.
+    Interrupting,
     Warn,
     /// Not a line of its own: the escape hatch logs its ERROR and exits.
     Forced,
@@ -420,8 +428,12 @@ impl State {
                     format!(" during {stage}; delayed until {stage} is over"),
                 );
             }
-            self.trigger.pull();
-            return said(Info, "; interrupting: the graceful stop begins".into());
+            // Pulled by `on_signal` once this line is queued, so that the
+            // log shows the cause before its effects.
+            return said(
+                Interrupting,
+                "; interrupting: the graceful stop begins".into(),
+            );
         }
         if self.shields > 0 {
             said(
