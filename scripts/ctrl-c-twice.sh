@@ -12,7 +12,8 @@ group once the run stage is waiting, and again once the stop has begun.
 
 What to look at: after the second Ctrl+C, "delaying the interrupt" and the
 stop going on to the end; "signal(s) arrived during stop; the stop still ran
-to the end"; exit code 0.
+to the end"; the program then dies of SIGINT
+(exit code 130), so a calling shell knows.
 USAGE
 }
 

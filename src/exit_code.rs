@@ -186,9 +186,6 @@ impl Outcome {
 pub struct Ending {
     /// How the run went.
     pub outcome: Outcome,
-    /// A Ctrl+C reached the program: the caller is to be told (see the
-    /// module docs).
-    pub ctrl_c: bool,
     /// The stop's deadline: the log must be written out by then.
     pub deadline: Option<Instant>,
 }
@@ -198,7 +195,6 @@ impl Ending {
     pub fn clean() -> Ending {
         Ending {
             outcome: Outcome::Clean,
-            ctrl_c: false,
             deadline: None,
         }
     }
@@ -218,7 +214,9 @@ impl Ending {
         if !written {
             return ExitCode::from(SHUTDOWN_ABANDONED);
         }
-        if self.outcome == Outcome::Clean && (self.ctrl_c || crate::signals::ctrl_c_received()) {
+        // Asked of the signal hub at the last moment, not remembered
+        // earlier: a Ctrl+C that came after `main: end` still counts.
+        if self.outcome == Outcome::Clean && crate::signals::ctrl_c_received() {
             die_of_ctrl_c();
         }
         ExitCode::from(self.outcome.code())

@@ -117,10 +117,7 @@ impl App {
             // there is nothing to stop.
             info!("interrupted before start; nothing to start, nothing to stop");
             self.signals.finish();
-            return Ending {
-                ctrl_c: self.signals.got_ctrl_c(),
-                ..Ending::clean()
-            };
+            return Ending::clean();
         }
 
         // --- start, shielded ---
@@ -185,7 +182,6 @@ impl App {
         };
         Ending {
             outcome,
-            ctrl_c: self.signals.got_ctrl_c(),
             deadline: flush_by,
         }
     }

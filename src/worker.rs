@@ -483,6 +483,20 @@ mod tests {
             .collect()
     }
 
+    /// Serves `input` with a free-running `DummyManager`; returns how it
+    /// ended, its reports and the manager.
+    fn serve_input(input: &[u8]) -> (Ending, Vec<Report>, DummyManager) {
+        let mut out = Vec::new();
+        let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
+        let ending = serve(
+            &mut BufReader::new(input),
+            &mut out,
+            &mut manager,
+            Armed::default(),
+        );
+        (ending, reports(&out), manager)
+    }
+
     fn call(id: u64) -> Command {
         Command::Call {
             id,
@@ -521,17 +535,10 @@ mod tests {
     fn a_bad_line_is_ignored_and_the_worker_carries_on() {
         let mut input = b"\xff\xfe\n".to_vec();
         input.extend(lines(&[call(1)]));
-        let mut out = Vec::new();
-        let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
-        let ending = serve(
-            &mut BufReader::new(&input[..]),
-            &mut out,
-            &mut manager,
-            Armed::default(),
-        );
+        let (ending, reports, _) = serve_input(&input);
         assert!(matches!(ending, Ending::ParentGone));
         assert!(matches!(
-            reports(&out)[..],
+            reports[..],
             [Report::Reply {
                 id: 1,
                 result: Ok(_)
@@ -548,16 +555,8 @@ mod tests {
             Command::Stop,
             call(3),
         ]);
-        let mut out = Vec::new();
-        let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
-        let ending = serve(
-            &mut BufReader::new(&input[..]),
-            &mut out,
-            &mut manager,
-            Armed::default(),
-        );
+        let (ending, reports, manager) = serve_input(&input);
         assert!(matches!(ending, Ending::Stopped));
-        let reports = reports(&out);
         // No call ran and no update happened: every call got an error reply.
         assert_eq!(reports.len(), 3, "{reports:?}");
         for report in reports {
@@ -572,19 +571,11 @@ mod tests {
     #[test]
     fn an_update_goes_before_queued_calls() {
         let input = lines(&[call(1), Command::Update { round: 7 }, call(2)]);
-        let mut out = Vec::new();
-        let mut manager = DummyManager::new(TimeScale::new(0.0).unwrap());
-        let ending = serve(
-            &mut BufReader::new(&input[..]),
-            &mut out,
-            &mut manager,
-            Armed::default(),
-        );
+        let (ending, reports, _) = serve_input(&input);
         assert!(
             matches!(ending, Ending::ParentGone),
             "input ended without a stop"
         );
-        let reports = reports(&out);
         assert_eq!(
             reports[0],
             Report::Updated {
