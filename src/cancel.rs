@@ -19,7 +19,7 @@
 //! use crossbeam::select;
 //! use graceful::cancel;
 //!
-//! let (trigger, cancelled) = cancel::pair();
+//! let (mut trigger, cancelled) = cancel::pair();
 //! let worker = std::thread::spawn(move || {
 //!     let mut rounds = 0;
 //!     loop {
