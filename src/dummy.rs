@@ -23,6 +23,9 @@ const UPDATE_SECONDS: f64 = 5.0;
 /// tick, short enough not to slow start noticeably.
 const CALIBRATION_TIME: Duration = Duration::from_millis(20);
 
+/// The "rules engine": real CPU work per call, a version bumped per update.
+///
+/// One lives in each worker process; `complex`'s parent never runs one.
 #[derive(Debug)]
 pub struct DummyManager {
     /// Bumped by every `update`; results carry it, so callers can see which
@@ -48,10 +51,13 @@ impl DummyManager {
         }
     }
 
+    /// The version of the rules: 0 after start, one more after each update.
     pub fn version(&self) -> u64 {
         self.version
     }
 
+    /// Runs one call: about its designed time of hashing, seeded by the
+    /// request and the version, so the digest proves the work was done.
     pub fn process(&self, request: &Request) -> Output {
         let (seed, seconds) = match request {
             Request::ProcessString(text) => (hash_bytes(text.as_bytes()), PROCESS_STRING_SECONDS),

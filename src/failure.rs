@@ -20,9 +20,17 @@ use crate::exit_code::Outcome;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// A worker process exited while the application still needed it.
-    WorkerDied { worker: String, detail: String },
+    WorkerDied {
+        /// The worker's name, e.g. `worker-2`.
+        worker: String,
+        /// How it ended, e.g. `exit status: 7`, with its last words if any.
+        detail: String,
+    },
     /// A thread of ours panicked: a bug. Its message is already logged.
-    Panicked { thread: String },
+    Panicked {
+        /// The name of the thread that panicked.
+        thread: String,
+    },
 }
 
 impl Failure {

@@ -17,6 +17,8 @@
 //! * [`dummy`], [`protocol`], [`knobs`], [`logging`], [`exit_code`],
 //!   [`stop_deadline`]: the supporting pieces.
 
+#![warn(missing_docs)]
+
 pub mod abandon;
 pub mod cancel;
 pub mod children;

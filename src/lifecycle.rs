@@ -41,6 +41,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Service {
     /// Names the service in the log (e.g. `service-1`).
     fn name(&self) -> &str;
+    /// Starts the service. Called while the start is shielded from
+    /// interrupts; an error here stops what started before it, in reverse.
     fn start(&mut self) -> Result<(), BoxError>;
     /// Stops the service; `deadline.step(...)` names what it is waiting for,
     /// so a stop that hangs can be reported precisely.
@@ -82,6 +84,8 @@ pub struct App {
 }
 
 impl App {
+    /// An application with no services yet, governed by `knobs`'
+    /// `--stop-timeout` and `--run-for`, listening to `signals`.
     pub fn new(signals: &'static Signals, knobs: &Knobs) -> App {
         let (failure_sender, failures) = channel::unbounded();
         App {

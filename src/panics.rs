@@ -57,6 +57,7 @@ pub fn install_hook(failures: Option<FailureReporter>) {
 /// A panic that [`catch`] stopped, with its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Panicked {
+    /// The panic's payload if it was a string, else a placeholder.
     pub message: String,
 }
 

@@ -56,6 +56,8 @@ pub struct JobHandle<T> {
 }
 
 impl ThreadPool {
+    /// Starts `size` threads named `pool-1` .. `pool-N`, all waiting on
+    /// one queue. Fails only if the OS refuses a thread.
     pub fn new(size: usize) -> std::io::Result<ThreadPool> {
         let (sender, queue) = channel::unbounded::<Job>();
         let mut threads = Vec::with_capacity(size);

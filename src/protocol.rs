@@ -14,9 +14,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run one call and reply with its id.
-    Call { id: u64, request: Request },
+    Call {
+        /// The call's number, echoed in the reply.
+        id: u64,
+        /// What to compute.
+        request: Request,
+    },
     /// Reload the rules; reply `Updated` with the same round.
-    Update { round: u64 },
+    Update {
+        /// Which update this is, echoed in the reply.
+        round: u64,
+    },
     /// Finish, answer any queued calls with an error, and exit.
     Stop,
 }
@@ -26,22 +34,29 @@ pub enum Command {
 pub enum Report {
     /// The worker's code is running and its signal policy is in place.
     Bootstrapped {
+        /// The worker's process id, for the parent's log and for tests.
         pid: u32,
     },
     /// Initialisation is done: the worker takes calls from now on.
     Started,
     /// The outcome of call `id`.
     Reply {
+        /// The call's number, as sent.
         id: u64,
+        /// The result, or the worker's error message.
         result: Result<Output, String>,
     },
+    /// Update `round` is done; the rules are now at `version`.
     Updated {
+        /// The update's round, as sent.
         round: u64,
+        /// The version of the rules after the update.
         version: u64,
     },
     /// The worker's last words before it exits on an error or a panic, so
     /// the parent can say why it died, not just "exit status: 7".
     Failed {
+        /// Why the worker is exiting.
         message: String,
     },
 }
@@ -49,7 +64,9 @@ pub enum Report {
 /// What a caller asks a worker to do.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum Request {
+    /// Hash a text (0.5 designed seconds of work).
     ProcessString(String),
+    /// Hash a number (0.3 designed seconds of work).
     ProcessNumber(i64),
 }
 
@@ -66,9 +83,13 @@ impl std::fmt::Display for Request {
 /// the digest of the work (which anyone can recompute to check it was done).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Output {
+    /// The request this answers.
     pub request: Request,
+    /// The version of the rules the work ran under.
     pub version: u64,
+    /// How many hash rounds the work took (sized to this machine's speed).
     pub rounds: u64,
+    /// The last hash of the chain.
     pub digest: u64,
 }
 

@@ -7,25 +7,54 @@ use std::io;
 #[derive(Debug)]
 pub enum ManagerError {
     /// The worker program could not be started at all.
-    Spawn { worker: String, cause: io::Error },
+    Spawn {
+        /// The worker that could not be started.
+        worker: String,
+        /// What the operating system said.
+        cause: io::Error,
+    },
     /// A worker exited, or missed its deadline, during start.
-    StartFailed { workers: String, reason: String },
+    StartFailed {
+        /// The workers concerned, e.g. `worker-1, worker-3`.
+        workers: String,
+        /// What happened to them, e.g. `exited (exit status: 7) before it started`.
+        reason: String,
+    },
     /// `start` was called on a manager that had been started already.
     AlreadyStarted,
     /// Calls and updates are accepted only between start and stop.
     NotRunning,
     /// The worker processing this call (or update) exited.
-    WorkerDied { worker: String, status: String },
+    WorkerDied {
+        /// The worker that exited.
+        worker: String,
+        /// How it ended, e.g. `exit status: 7`.
+        status: String,
+    },
     /// The worker answered the call with an error.
-    CallFailed { worker: String, message: String },
+    CallFailed {
+        /// The worker that answered.
+        worker: String,
+        /// The worker's error message.
+        message: String,
+    },
     /// No reply within the call timeout; the caller gave up.
-    CallTimedOut { id: u64 },
+    CallTimedOut {
+        /// The call's number (1-based, in the order calls were made).
+        id: u64,
+    },
     /// The manager stopped before this call got its result.
-    StoppedWhileWaiting { id: u64 },
+    StoppedWhileWaiting {
+        /// The call's number.
+        id: u64,
+    },
     /// The manager stopped before every worker had updated.
     StoppedWhileUpdating,
     /// Some workers did not finish the update in time.
-    UpdateTimedOut { workers: String },
+    UpdateTimedOut {
+        /// The workers that had not answered.
+        workers: String,
+    },
 }
 
 impl std::fmt::Display for ManagerError {

@@ -2,7 +2,7 @@
 //!
 //! Each loop is a thread that waits, calls the manager through the pool,
 //! and waits again, until it is cancelled. Cancelling is one
-//! [`Trigger`](crate::cancel::Trigger) per group of loops: pulling it wakes
+//! [`Trigger`] per group of loops: pulling it wakes
 //! every loop of the group at once, even in the middle of a pause.
 //!
 //! What a cancelled loop does with the job it has in the pool is the lesson
