@@ -2,6 +2,7 @@
 //! section. Not a test: it asserts nothing, it measures.
 //!
 //!     cargo bench --bench figures
+//!     cargo bench --bench figures -- --manager-only   # the first rows, 1 minute
 //!
 //! Every figure is the median (and a tail percentile where it matters) of
 //! repeated runs; the table says how many. Logs of the programs under test
@@ -10,7 +11,13 @@
 
 #[cfg(target_os = "linux")]
 fn main() {
-    linux::main();
+    // The benchmark starts itself again as the far end of the pipe
+    // ping-pong that measures the machine's floor.
+    if std::env::var_os(linux::ECHO).is_some() {
+        linux::echo();
+    } else {
+        linux::main();
+    }
 }
 
 /// The tests' harness: start a program on a pseudo-terminal, press Ctrl+C,
@@ -38,6 +45,8 @@ mod linux {
     use std::panic::{self, AssertUnwindSafe};
 
     use graceful::manager::{ManagerConfig, MultiProcessManager};
+    use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
 
     use crate::util::Program;
 
@@ -45,6 +54,7 @@ mod linux {
     const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
 
     pub fn main() {
+        let manager_only = std::env::args().any(|arg| arg == "--manager-only");
         let log_file =
             std::env::temp_dir().join(format!("graceful-bench-{}.log", std::process::id()));
         redirect_stderr(&log_file);
@@ -59,6 +69,7 @@ mod linux {
         println!("| figure | value | runs |");
         println!("|---|---|---|");
 
+        let floor = pinning_floor();
         for (label, logging) in [("DEBUG logging", true), ("logging off", false)] {
             let lines_before = line_count(&log_file);
             let (median, p99) = call_round_trip(logging, 3000);
@@ -68,6 +79,9 @@ mod linux {
                 &format!("median {median:.0} µs, p99 {p99:.0} µs ({lines_per_call:.1} log lines per call)"),
                 "3000 calls",
             );
+            if let Some(floor) = &floor {
+                floor.round_trips_pinned(label, logging);
+            }
             let rates: Vec<f64> = (0..3)
                 .map(|_| calls_per_second(logging, 4, Duration::from_secs(2)))
                 .collect();
@@ -88,6 +102,10 @@ mod linux {
             &format!("{stop:.1} ms"),
             "10 runs",
         );
+        if manager_only {
+            let _ = std::fs::remove_file(&log_file);
+            return;
+        }
 
         let memory: Vec<(f64, f64, usize)> = (0..3).map(|_| complex_memory()).collect();
         let rss = median_of(memory.iter().map(|m| m.0).collect());
@@ -124,6 +142,193 @@ mod linux {
         }
         shutdown_at_random_moments();
         let _ = std::fs::remove_file(&log_file);
+    }
+
+    /// Set in the environment of the copy of the benchmark that echoes.
+    pub const ECHO: &str = "GRACEFUL_BENCH_ECHO";
+
+    /// The far end of the ping-pong: send back every byte, until EOF.
+    pub fn echo() {
+        use std::io::{Read, Write};
+        let (mut input, mut output) = (std::io::stdin().lock(), std::io::stdout().lock());
+        let mut byte = [0u8; 1];
+        while matches!(input.read(&mut byte), Ok(1)) {
+            if output
+                .write_all(&byte)
+                .and_then(|()| output.flush())
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Where the threads of a measurement run.
+    #[derive(Clone, Copy)]
+    enum Placement {
+        /// Every thread of both processes on one core: a wake-up is a
+        /// context switch, no other core has to be woken.
+        SameCore,
+        /// The benchmark on one core, the other process(es) on another:
+        /// every hop between them wakes a core (an inter-processor
+        /// interrupt, and the other core leaving its idle state).
+        CrossCore,
+    }
+
+    impl Placement {
+        fn label(self) -> &'static str {
+            match self {
+                Placement::SameCore => "same core",
+                Placement::CrossCore => "across cores",
+            }
+        }
+    }
+
+    /// The machine's floor for a round trip between two processes, and the
+    /// two cores it was measured on.
+    struct Floor {
+        here: usize,
+        there: usize,
+        same_core: f64,
+        cross_core: f64,
+    }
+
+    /// A one-byte ping-pong between this process and a copy of it over two
+    /// pipes: the cheapest round trip two processes can make, so no manager
+    /// call can beat it. Measured pinned both ways; `None` (and a row that
+    /// says why) on a machine with a single usable core.
+    fn pinning_floor() -> Option<Floor> {
+        let allowed = sched_getaffinity(Pid::from_raw(0)).expect("read this thread's cores");
+        let mut cores = (0..CpuSet::count()).filter(|&cpu| allowed.is_set(cpu).unwrap_or(false));
+        let (Some(here), Some(there)) = (cores.next(), cores.next()) else {
+            row("pipe ping-pong floor", "needs two usable cores", "");
+            return None;
+        };
+        let mut floor = Floor {
+            here,
+            there,
+            same_core: 0.0,
+            cross_core: 0.0,
+        };
+        for placement in [Placement::SameCore, Placement::CrossCore] {
+            let (median, p99) = floor.ping_pong(placement, 20_000);
+            row(
+                &format!(
+                    "floor: pipe ping-pong between two processes, {}",
+                    placement.label()
+                ),
+                &format!("median {median:.1} µs, p99 {p99:.1} µs"),
+                "20000 round trips",
+            );
+            match placement {
+                Placement::SameCore => floor.same_core = median,
+                Placement::CrossCore => floor.cross_core = median,
+            }
+        }
+        Some(floor)
+    }
+
+    impl Floor {
+        fn ping_pong(&self, placement: Placement, rounds: usize) -> (f64, f64) {
+            use std::io::{Read, Write};
+            let mut echo = Command::new(std::env::current_exe().expect("the benchmark's path"))
+                .env(ECHO, "1")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start the echo process");
+            let (Some(mut to_echo), Some(mut from_echo)) = (echo.stdin.take(), echo.stdout.take())
+            else {
+                unreachable!("both ends were asked for as pipes");
+            };
+            let saved = self.pin_all(std::process::id(), self.here);
+            self.pin_all(echo.id(), self.core_for(placement));
+            let mut byte = [7u8; 1];
+            let mut times: Vec<f64> = (0..rounds + 1000)
+                .map(|_| {
+                    let began = Instant::now();
+                    to_echo.write_all(&byte).expect("ping");
+                    from_echo.read_exact(&mut byte).expect("pong");
+                    began.elapsed().as_secs_f64() * 1e6
+                })
+                .skip(1000) // warm-up
+                .collect();
+            drop(to_echo);
+            echo.wait().expect("wait for the echo process");
+            restore(&saved);
+            times.sort_by(f64::total_cmp);
+            (percentile(&times, 0.5), percentile(&times, 0.99))
+        }
+
+        fn core_for(&self, placement: Placement) -> usize {
+            match placement {
+                Placement::SameCore => self.here,
+                Placement::CrossCore => self.there,
+            }
+        }
+
+        /// Pins every thread of `pid` to `core`; returns what each had.
+        fn pin_all(&self, pid: u32, core: usize) -> Vec<(Pid, CpuSet)> {
+            let mut only = CpuSet::new();
+            only.set(core).expect("a core of this machine");
+            threads_of(pid)
+                .into_iter()
+                .filter_map(|thread| {
+                    let before = sched_getaffinity(thread).ok()?;
+                    sched_setaffinity(thread, &only).ok()?;
+                    Some((thread, before))
+                })
+                .collect()
+        }
+
+        /// The manager's call round trip with the benchmark's threads on one
+        /// core and the workers on the same core or on another, as a
+        /// multiple of the floor measured the same way.
+        fn round_trips_pinned(&self, label: &str, logging: bool) {
+            for placement in [Placement::SameCore, Placement::CrossCore] {
+                let manager = manager(4, logging);
+                let saved = self.pin_all(std::process::id(), self.here);
+                for worker in children_of(std::process::id()) {
+                    self.pin_all(worker, self.core_for(placement));
+                }
+                let (median, p99) = round_trips(&manager, 3000);
+                manager.stop();
+                restore(&saved);
+                let floor = match placement {
+                    Placement::SameCore => self.same_core,
+                    Placement::CrossCore => self.cross_core,
+                };
+                row(
+                    &format!(
+                        "manager call round trip, 1 caller, {label}, pinned {}",
+                        placement.label()
+                    ),
+                    &format!(
+                        "median {median:.1} µs = {:.1} × the floor, p99 {p99:.1} µs",
+                        median / floor
+                    ),
+                    "3000 calls",
+                );
+            }
+        }
+    }
+
+    fn restore(saved: &[(Pid, CpuSet)]) {
+        for (thread, cores) in saved {
+            let _ = sched_setaffinity(*thread, cores);
+        }
+    }
+
+    /// The thread ids of process `pid` (each can be pinned on its own).
+    fn threads_of(pid: u32) -> Vec<Pid> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return Vec::new();
+        };
+        tasks
+            .flatten()
+            .filter_map(|task| task.file_name().to_string_lossy().parse::<i32>().ok())
+            .map(Pid::from_raw)
+            .collect()
     }
 
     /// The reference's shutdown figures, measured the same way: real speed
@@ -262,6 +467,13 @@ mod linux {
     /// One caller, back-to-back calls: microseconds per round trip.
     fn call_round_trip(logging: bool, calls: usize) -> (f64, f64) {
         let manager = manager(4, logging);
+        let figures = round_trips(&manager, calls);
+        manager.stop();
+        figures
+    }
+
+    /// Median and p99 of `calls` back-to-back calls, after a warm-up.
+    fn round_trips(manager: &MultiProcessManager, calls: usize) -> (f64, f64) {
         for n in 0..200 {
             manager.process_number(n).expect("warm-up call");
         }
@@ -272,7 +484,6 @@ mod linux {
                 began.elapsed().as_secs_f64() * 1e6
             })
             .collect();
-        manager.stop();
         times.sort_by(f64::total_cmp);
         (percentile(&times, 0.5), percentile(&times, 0.99))
     }

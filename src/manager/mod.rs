@@ -22,7 +22,7 @@
 //! worker is free takes the next call), and it is also what lets a worker
 //! honour "stop > update > call" with a single thread.
 //!
-//! The parts: this file is the API; [`start`](self) (the handshake that
+//! The parts: this file is the API; `start` (the handshake that
 //! brings workers up), `dispatch` (who has which call) and `collector`
 //! (one reader per worker) are the machinery behind it.
 
