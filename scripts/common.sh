@@ -1,18 +1,44 @@
+#!/usr/bin/env bash
 # Shared by the try-it scripts (sourced, not run): build the release
-# binaries, start a program as a job of its own, watch its log, and check
-# afterwards that nothing of it is left running.
+# binaries, start a program as a job of its own, watch its log, pass on a
+# Ctrl+C typed at the script, and check afterwards that nothing of the run
+# is left running.
 #
 # Every process is handled by pid or by the process group id of the job we
 # started, never by name.
+#
+# GRACEFUL_BIN_DIR=DIR: use the binaries in DIR instead of building the
+# release ones (the tests run the scripts on the binaries they just built).
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    # Run rather than sourced: say what this file is instead of doing nothing.
+    cat <<'USAGE'
+Usage: source scripts/common.sh (from another script)
+
+The helpers the try-it scripts share; it does nothing by itself. Run one of
+the scripts next to it instead, for example scripts/ctrl-c.sh --help.
+USAGE
+    exit 0
+fi
 
 # Work from the repository root, whatever the caller's current directory.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { echo ">>> $*" >&2; }
 
+# How long past its own --stop-timeout the program may take before the
+# script gives up on it and uses SIGKILL: room for a start still under way
+# (a Ctrl+C during start is acted on when start is over) and for the exit.
+MARGIN_SECONDS=10
+
 build() {
+    if [ -n "${GRACEFUL_BIN_DIR:-}" ]; then
+        bin_dir=$GRACEFUL_BIN_DIR
+        return
+    fi
     say "building the release binaries (cargo build --release)"
     cargo build --release --quiet --bins
+    bin_dir=target/release
 }
 
 # start_program EXE ARGS...: starts the program in a process group of its
@@ -21,6 +47,7 @@ build() {
 # Sets $pid and $log.
 start_program() {
     log=$(mktemp)
+    stop_timeout=$(stop_timeout_of "$@")
     set -m
     "$@" 2>"$log" &
     pid=$!
@@ -29,13 +56,75 @@ start_program() {
     tail -n +1 -s 0.1 -f "$log" >&2 &
     tail_pid=$!
     trap cleanup EXIT
+    # The program is not in the terminal's foreground group, the script
+    # is: a Ctrl+C typed now reaches only the script. Without these traps
+    # the script would die and leave the program running (or, worse, kill
+    # it outright on the way out). Instead, do what the terminal would have
+    # done: pass the signal on to the program's group, and wait for its stop.
+    trap 'pass_on INT' INT
+    trap 'pass_on TERM' TERM
+    trap 'pass_on HUP' HUP
     say "started $1 as process group $pid"
 }
 
-# Whatever happens to the script, nothing it started outlives it.
+# The program's --stop-timeout, from its arguments (default 30 s).
+stop_timeout_of() {
+    local previous="" value=30
+    for argument in "$@"; do
+        case "$argument" in
+            --stop-timeout=*) value=${argument#--stop-timeout=} ;;
+            *) [ "$previous" = "--stop-timeout" ] && value=$argument ;;
+        esac
+        previous=$argument
+    done
+    echo "$value"
+}
+
+# pass_on SIGNAL: a signal sent to the script goes to the program's group.
+# The first one also ends the script's own plan: `pause` and `wait_for_log`
+# return at once and `send` sends nothing, so the script goes straight to
+# `finish` and waits for the program. (The handler itself stays short: bash
+# runs it again if another signal comes while it runs.) A second and third
+# go on too, so the program's escape hatch (a third Ctrl+C forces the
+# exit) works through the script as well.
+pass_on() {
+    kill -"$1" -- "-$pid" 2>/dev/null || true
+    if [ -n "${passed_on:-}" ]; then
+        say "SIG$1 at the script: passed on to process group $pid"
+    else
+        passed_on=$1
+        say "SIG$1 at the script: passed on to process group $pid; the script now only waits for the program to stop"
+    fi
+}
+
+# pause SECONDS: sleeps, unless a signal at the script has ended its plan
+# (then, or when one comes during the sleep, it returns at once).
+pause() {
+    [ -z "${passed_on:-}" ] || return 0
+    sleep "$1" &
+    local sleeper=$!
+    wait "$sleeper" 2>/dev/null || true
+    kill "$sleeper" 2>/dev/null || true
+}
+
+# send SIGNAL TARGET WHAT: the script's own signal (TARGET is a pid, or
+# -PGID for a whole group), announced as WHAT. Skipped once a signal at the
+# script has been passed on: the program is stopping already.
+send() {
+    [ -z "${passed_on:-}" ] || return 0
+    say "$3"
+    kill -"$1" -- "$2" 2>/dev/null || say "the program had already ended"
+}
+
+# Whatever happens to the script, nothing it started outlives it. After
+# `finish` there is nothing left to do here; this is for a script that
+# failed on the way.
 cleanup() {
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    kill "$tail_pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+        say "the script is ending early: SIGKILL to process group $pid"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    kill "$tail_pid" "${watchdog:-}" 2>/dev/null || true
     rm -f "$log"
 }
 
@@ -44,6 +133,7 @@ cleanup() {
 wait_for_log() {
     local text=$1 patience=${2:-60} waited=0
     until grep -F -m1 -- "$text" "$log"; do
+        [ -z "${passed_on:-}" ] || return 0
         if ! kill -0 "$pid" 2>/dev/null; then
             say "the program ended before logging \"$text\""
             return 1
@@ -52,7 +142,7 @@ wait_for_log() {
             say "no \"$text\" in the log after ${patience} s"
             return 1
         fi
-        sleep 0.05
+        pause 0.05
         waited=$((waited + 1))
     done
 }
@@ -69,18 +159,55 @@ live_processes() {
     ps -e -o pid=,pgid=,stat=,args= | awk -v group="$pid" '$2 == group && $3 !~ /^Z/'
 }
 
-# finish: waits for the program, reports its exit code, checks that no
-# process of the run is left (after SECONDS of grace, default 0.2), and
-# exits the script with the program's exit code.
+# Starts the watchdog: SIGKILL to the program's group only if it is still
+# running MARGIN_SECONDS after its own stop deadline could have passed.
+start_watchdog() {
+    (
+        # Killed when the program ends in time; take the sleep along.
+        trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+        sleep "$stop_timeout" &
+        sleeper=$!
+        wait "$sleeper"
+        sleep "$MARGIN_SECONDS" &
+        sleeper=$!
+        wait "$sleeper"
+        say "still running ${MARGIN_SECONDS} s past its --stop-timeout of ${stop_timeout} s: SIGKILL to process group $pid"
+        kill -KILL -- "-$pid" 2>/dev/null
+    ) &
+    watchdog=$!
+}
+
+# What an exit status means, in a line.
+explain_status() {
+    local status=$1
+    if [ "$status" -gt 128 ]; then
+        local signal=$((status - 128))
+        echo "exit code $status = 128 + $signal: the program died of SIG$(kill -l "$signal")"
+    else
+        echo "exit code $status (the program's --help lists what each code means)"
+    fi
+}
+
+# finish [SECONDS]: waits for the program, reports its exit code, checks
+# that no process of the run is left (after SECONDS of grace, default 0.2),
+# and exits the script with the program's exit code.
 finish() {
     local grace=${1:-0.2} status=0
-    wait "$pid" 2>/dev/null || status=$?
+    [ -n "${watchdog:-}" ] || start_watchdog
+    while :; do
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        # `wait` also returns when a signal reaches the script (its trap
+        # has run by then); the program has ended only once it is reaped.
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    kill "$watchdog" 2>/dev/null || true
     # Time for the last lines to show, and for workers that outlive a
     # killed parent to leave.
     sleep "$grace"
     kill "$tail_pid" 2>/dev/null || true
     wait "$tail_pid" 2>/dev/null || true
-    say "exit code $status"
+    say "$(explain_status "$status")"
     local left
     left=$(live_processes)
     if [ -n "$left" ]; then
@@ -89,6 +216,14 @@ finish() {
         exit 1
     fi
     say "no process of the run is left"
+    if [ "${passed_on:-}" = INT ] && [ "$status" -eq 130 ]; then
+        # Ctrl+C was typed at the script and the program died of it: die
+        # of it too, so that a shell loop around the script stops as well
+        # (an exit code of 130 would not tell bash that Ctrl+C was pressed).
+        trap - INT EXIT
+        rm -f "$log"
+        kill -INT $$
+    fi
     exit "$status"
 }
 

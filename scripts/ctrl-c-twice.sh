@@ -6,6 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'USAGE'
 Usage: scripts/ctrl-c-twice.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
+(--bin names the program to run; default: simple.)
 
 Builds the release binaries, starts the program, sends SIGINT to its process
 group once the run stage is waiting, and again once the stop has begun.
@@ -14,18 +15,19 @@ What to look at: after the second Ctrl+C, "delaying the interrupt" and the
 stop going on to the end; "signal(s) arrived during stop; the stop still ran
 to the end"; the program then dies of SIGINT
 (exit code 130), so a calling shell knows.
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
 source "$(dirname "$0")/common.sh"
 parse_args "simple complex" "$@"
 build
-start_program "target/release/$bin" "${program_args[@]}"
+start_program "$bin_dir/$bin" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
-say "first Ctrl+C (SIGINT to process group $pid)"
-kill -INT -- "-$pid"
+send INT "-$pid" "first Ctrl+C (SIGINT to process group $pid)"
 wait_for_log "stop: begin" >/dev/null
-sleep 0.3
-say "second Ctrl+C, during the stop"
-kill -INT -- "-$pid" 2>/dev/null || say "the program had already ended"
+pause 0.3
+send INT "-$pid" "second Ctrl+C, during the stop"
 finish

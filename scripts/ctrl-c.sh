@@ -7,6 +7,7 @@ usage() {
     cat <<'USAGE'
 Usage: scripts/ctrl-c.sh [--bin simple|complex] [--at SECONDS | --during start|run|stop]
                          [-- PROGRAM FLAGS...]
+(--bin names the program to run; default: simple.)
 
 Builds the release binaries, starts the program, and sends SIGINT to its
 whole process group (a terminal's Ctrl+C reaches the workers too):
@@ -25,6 +26,9 @@ Examples:
   scripts/ctrl-c.sh --during start
   scripts/ctrl-c.sh --bin complex --during run
   scripts/ctrl-c.sh --bin complex --at 3 -- --unshielded --busy-loops 4
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
@@ -50,13 +54,12 @@ case "$during" in
 esac
 
 build
-start_program "target/release/$bin" "${extra[@]}" "${program_args[@]}"
+start_program "$bin_dir/$bin" "${extra[@]}" "${program_args[@]}"
 if [ -n "$during" ]; then
     wait_for_log "$marker" >/dev/null
-    say "Ctrl+C (SIGINT to process group $pid) during $during"
+    send INT "-$pid" "Ctrl+C (SIGINT to process group $pid) during $during"
 else
-    sleep "$at"
-    say "Ctrl+C (SIGINT to process group $pid) at $at s"
+    pause "$at"
+    send INT "-$pid" "Ctrl+C (SIGINT to process group $pid) at $at s"
 fi
-kill -INT -- "-$pid" 2>/dev/null || say "the program had already ended"
 finish

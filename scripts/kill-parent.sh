@@ -6,6 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'USAGE'
 Usage: scripts/kill-parent.sh [-- PROGRAM FLAGS...]
+(Always complex: only complex has workers.)
 
 Builds the release binaries, starts complex, and once the run stage is
 waiting sends SIGKILL to the main process. Then it waits for the workers.
@@ -13,17 +14,19 @@ waiting sends SIGKILL to the main process. Then it waits for the workers.
 What to look at: every worker logs "stdin closed without a stop: the parent
 is gone; exiting" (or "cannot write to the parent"), and none is left
 running. Exit code 137 is the parent's: killed by signal 9.
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
 source "$(dirname "$0")/common.sh"
 parse_args complex "$@"
 build
-start_program target/release/complex "${program_args[@]}"
+start_program "$bin_dir/complex" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
-sleep 1
-say "SIGKILL to the parent $pid (kill -KILL $pid)"
-kill -KILL "$pid"
+pause 1
+send KILL "$pid" "SIGKILL to the parent $pid (kill -KILL $pid)"
 # The workers were the parent's children; they go on by themselves now, so
 # give them a moment (each is at most one call or update away from noticing).
 finish 2

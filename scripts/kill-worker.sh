@@ -6,6 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'USAGE'
 Usage: scripts/kill-worker.sh [--worker N] [-- PROGRAM FLAGS...]
+(Always complex: only complex has workers.)
 
 Builds the release binaries, starts complex, and once the run stage is
 waiting sends SIGKILL to worker N (default 1, the one that takes most calls).
@@ -15,6 +16,9 @@ if the worker had a call in hand, "worker-N: exited (signal: 9 (SIGKILL))
 while processing call ..." and the busy loop that made that call getting
 the error at once (no 30 s timeout); then the usual stop of everything
 else, and exit code 4.
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
@@ -29,10 +33,9 @@ own_flag() {
 source "$(dirname "$0")/common.sh"
 parse_args complex "$@"
 build
-start_program target/release/complex "${program_args[@]}"
+start_program "$bin_dir/complex" "${program_args[@]}"
 victim=$(worker_pid "worker-$worker")
 wait_for_log "run: waiting" >/dev/null
-sleep 1
-say "SIGKILL to worker-$worker (kill -KILL $victim)"
-kill -KILL "$victim"
+pause 1
+send KILL "$victim" "SIGKILL to worker-$worker (kill -KILL $victim)"
 finish

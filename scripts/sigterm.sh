@@ -7,6 +7,7 @@ set -euo pipefail
 usage() {
     cat <<'USAGE'
 Usage: scripts/sigterm.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
+(--bin names the program to run; default: complex.)
 
 Builds the release binaries, starts the program, and once the run stage is
 waiting sends SIGTERM to the main process only (not to its group).
@@ -14,15 +15,17 @@ waiting sends SIGTERM to the main process only (not to its group).
 What to look at: the same graceful stop as for Ctrl+C; with complex, no
 worker logs "ignoring it" (the signal never reached them), yet every worker
 stops because its parent tells it to; exit code 0, nothing left running.
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
 source "$(dirname "$0")/common.sh"
 parse_args "complex simple" "$@"
 build
-start_program "target/release/$bin" "${program_args[@]}"
+start_program "$bin_dir/$bin" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
-sleep 1
-say "SIGTERM to the main process $pid only (kill -TERM $pid)"
-kill -TERM "$pid"
+pause 1
+send TERM "$pid" "SIGTERM to the main process $pid only (kill -TERM $pid)"
 finish

@@ -5,6 +5,7 @@ set -euo pipefail
 usage() {
     cat <<'USAGE'
 Usage: scripts/stop-deadline.sh [--bin simple|complex] [--stop-timeout SECS] [-- PROGRAM FLAGS...]
+(--bin names the program to run; default: simple.)
 
 Builds the release binaries, starts the program with --stop-timeout SECS
 (default 0.5; each service takes 1 s to stop), and presses Ctrl+C once the
@@ -13,6 +14,9 @@ run stage is waiting.
 What to look at: "stop: deadline of 0.500 s exceeded while stopping
 service-2", no "main: end" (the stop was not graceful), exit code 5, and
 still nothing left running: workers see their stdin close and leave.
+
+Ctrl+C typed at the script is passed on to the program, as the terminal
+would have done, and the script waits for the program's graceful stop.
 USAGE
 }
 
@@ -27,8 +31,7 @@ own_flag() {
 source "$(dirname "$0")/common.sh"
 parse_args "simple complex" "$@"
 build
-start_program "target/release/$bin" --stop-timeout "$timeout" "${program_args[@]}"
+start_program "$bin_dir/$bin" --stop-timeout "$timeout" "${program_args[@]}"
 wait_for_log "run: waiting" >/dev/null
-say "Ctrl+C (SIGINT to process group $pid)"
-kill -INT -- "-$pid"
+send INT "-$pid" "Ctrl+C (SIGINT to process group $pid)"
 finish 1

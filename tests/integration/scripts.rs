@@ -1,41 +1,99 @@
 //! The try-it scripts: each one answers `--help` with its usage and what to
 //! look at, from any current directory, without building or running
-//! anything. (Running them for real is what the tutorial asks the reader to
-//! do; the scenarios themselves are tested against the binaries directly.)
+//! anything; and a Ctrl+C typed at a script stops the demo gracefully,
+//! the way a Ctrl+C typed at the program itself does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use nix::unistd::Pid;
+
+use crate::util::{live_members, Program, SIGINT};
+
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
+}
 
 #[test]
 fn every_script_explains_itself() {
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&scripts).expect("scripts/ is readable") {
+    for entry in std::fs::read_dir(scripts()).expect("scripts/ is readable") {
         let path = entry.expect("a directory entry").path();
-        let is_script = path.extension().is_some_and(|ext| ext == "sh")
-            && path.file_name().is_some_and(|name| name != "common.sh");
-        if !is_script {
+        if path.extension().is_none_or(|ext| ext != "sh") {
             continue;
         }
-        let output = Command::new("bash")
-            .arg(&path)
+        let output = Command::new(&path)
             .arg("--help")
             .current_dir(std::env::temp_dir())
             .output()
-            .expect("bash runs");
+            .expect("the script runs");
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{}: {output:?}", path.display());
-        assert!(
-            text.starts_with("Usage: scripts/"),
-            "{}: {text}",
-            path.display()
-        );
-        assert!(
-            text.contains("What to look at"),
-            "{}: {text}",
-            path.display()
-        );
+        assert!(text.starts_with("Usage: "), "{}: {text}", path.display());
+        if path.file_name().is_some_and(|name| name != "common.sh") {
+            for promise in ["What to look at", "Ctrl+C typed at the script"] {
+                assert!(text.contains(promise), "{}: {text}", path.display());
+            }
+        }
         checked += 1;
     }
-    assert!(checked >= 6, "only {checked} scripts found");
+    assert!(checked >= 7, "only {checked} scripts found");
+}
+
+/// `scripts/ctrl-c.sh` waits (its own Ctrl+C is an hour away); a person
+/// presses Ctrl+C at the script's terminal. The script is the terminal's
+/// foreground job, the program is not: the script must pass the interrupt
+/// on, wait for the graceful stop, and then die of SIGINT itself.
+#[test]
+fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
+    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder");
+    let mut command = Command::new(scripts().join("ctrl-c.sh"));
+    command
+        .args([
+            "--bin",
+            "complex",
+            "--at",
+            "3600",
+            "--",
+            "--time-scale",
+            "0.05",
+        ])
+        .env("GRACEFUL_BIN_DIR", bin_dir);
+    let mut script = Program::start_command_on_terminal(command);
+    let started = script.wait_for(">>> started ");
+    script.wait_for("run: waiting");
+    script.press_ctrl_c();
+    let run = script.finish();
+
+    run.assert_died_of(SIGINT);
+    run.assert_in_order(&[
+        "SIGINT at the script: passed on to process group",
+        "signal #1: Ctrl+C (SIGINT); interrupting: the graceful stop begins",
+        "main: end",
+        ">>> exit code 130 = 128 + 2: the program died of SIGINT",
+        ">>> no process of the run is left",
+    ]);
+    run.assert_absent("SIGKILL");
+    run.assert_absent("at 3600 s");
+    let group: i32 = started
+        .rsplit(' ')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no process group in {started:?}"));
+    assert!(
+        group > 1,
+        "a process group of the program's own: {started:?}"
+    );
+    let give_up = std::time::Instant::now() + Duration::from_secs(5);
+    while !live_members(Pid::from_raw(group)).is_empty() {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "processes of the program's group {group} are left: {:?}",
+            live_members(Pid::from_raw(group))
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
