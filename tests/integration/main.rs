@@ -8,6 +8,7 @@
 
 mod util;
 
+mod colour;
 mod complex;
 mod faults;
 mod hostile;

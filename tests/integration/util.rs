@@ -500,6 +500,50 @@ pub fn run_with_terminal_stdin(exe: &str, args: &[&str]) -> (Option<i32>, String
     (output.status.code(), text)
 }
 
+/// Runs a program to its end entirely on a pseudo-terminal (stdin, stdout
+/// and stderr), as in a terminal window, with `env` added to its
+/// environment; returns its exit code and the bytes the terminal received.
+pub fn run_in_terminal_window(
+    exe: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Vec<u8>) {
+    use std::io::Read;
+    let (mut ours, theirs, path) = open_terminal();
+    let mut command = Command::new(exe);
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_LOG_STYLE")
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .stdin(Stdio::from(theirs.try_clone().expect("a second handle")))
+        .stdout(Stdio::from(theirs.try_clone().expect("a third handle")))
+        .stderr(Stdio::from(theirs));
+    // SAFETY: as in `start_command_on_terminal`: only async-signal-safe
+    // calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            setsid()?;
+            let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
+            close(fd)?;
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+    // `command` holds the program's side open; without this drop the
+    // terminal would never report its end.
+    drop(command);
+    let mut received = Vec::new();
+    // Linux reports the end of a terminal whose other side is closed as
+    // an error (EIO), not as end-of-file: either way, all was read.
+    let _ = ours.read_to_end(&mut received);
+    let status = child.wait().expect("wait for the program");
+    (status.code(), received)
+}
+
 /// A new pseudo-terminal: our side, the program's side, and the path of the
 /// program's side (to make it a controlling terminal).
 fn open_terminal() -> (File, File, CString) {

@@ -1,0 +1,55 @@
+//! Colour in the log: on a terminal, levels and the process column are
+//! coloured; through a pipe or with `NO_COLOR`, not one escape byte.
+
+use crate::util::{run_in_terminal_window, run_to_end};
+
+const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+
+/// A short `complex` run: the parent's and the workers' lines, INFO and
+/// DEBUG (the default filter shows `complex`'s DEBUG lines).
+const SHORT_RUN: &[&str] = &["--time-scale", "0", "--run-for", "0.2"];
+
+const ESCAPE: u8 = 0x1b;
+
+#[test]
+fn a_pipe_gets_no_escape_codes() {
+    for exe in [SIMPLE, COMPLEX] {
+        let (code, output) = run_to_end(exe, SHORT_RUN);
+        assert_eq!(code, Some(0), "{output}");
+        assert!(output.contains("main: end"), "{output}");
+        assert!(
+            !output.as_bytes().contains(&ESCAPE),
+            "an escape code in piped output:\n{output:?}"
+        );
+    }
+}
+
+#[test]
+fn a_terminal_gets_coloured_levels_and_processes() {
+    let (code, received) = run_in_terminal_window(COMPLEX, SHORT_RUN, &[]);
+    let text = String::from_utf8_lossy(&received);
+    assert_eq!(code, Some(0), "{text}");
+    for (what, styled) in [
+        ("INFO in green", "\x1b[32mINFO "),
+        ("DEBUG dimmed", "\x1b[2mDEBUG"),
+        ("the parent in bold cyan", "\x1b[1;36mmain\x1b[0m"),
+        ("a worker in magenta", "\x1b[35mworker-1\x1b[0m"),
+    ] {
+        assert!(text.contains(styled), "no {what} on a terminal:\n{text:?}");
+    }
+}
+
+#[test]
+fn no_color_turns_colour_off_on_a_terminal() {
+    for env in [("NO_COLOR", "1"), ("RUST_LOG_STYLE", "never")] {
+        let (code, received) = run_in_terminal_window(COMPLEX, SHORT_RUN, &[env]);
+        let text = String::from_utf8_lossy(&received);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains("main: end"), "{text}");
+        assert!(
+            !received.contains(&ESCAPE),
+            "an escape code with {env:?}:\n{text:?}"
+        );
+    }
+}
