@@ -8,21 +8,23 @@
 //!   is a log excerpt. The comment says how to reproduce it quickly:
 //!
 //!   ```text
-//!   <!-- check: PROGRAM FLAGS...; ACTION after "LOG TEXT"; exit CODE -->
+//!   <!-- check: [RUST_LOG=FILTER] PROGRAM FLAGS...; ACTION after "LOG TEXT"; exit CODE -->
 //!
 //!   (CODE is a number, or `SIGINT` for a program that died of it)
 //!   ```
 //!
 //!   with ACTION one of `ctrl-c` (typed on a pseudo-terminal), `sigterm`,
 //!   `kill-parent`, `kill worker-N`. The test runs that, then checks the
-//!   excerpt's lines appear in the log in that order. Timestamps (the first
-//!   column) and incidental numbers (pids, call ids, durations, thread
-//!   numbers) are ignored; service and worker numbers and exit codes count.
-//!   `...` in a line matches anything, and a line that is just `...` stands
-//!   for lines left out.
+//!   excerpt against the log: lines next to each other in the excerpt are
+//!   next to each other in the log, and a line that is just `...` stands
+//!   for lines left out (so an excerpt never drops a line silently).
+//!   Timestamps (the first column) and incidental numbers (pids, call ids,
+//!   durations, thread numbers) are ignored; service and worker numbers and
+//!   exit codes count. `...` within a line matches anything.
 
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
@@ -112,6 +114,8 @@ fn every_rust_excerpt_is_still_in_its_file() {
 /// How to reproduce one log excerpt.
 #[derive(Debug)]
 struct Check {
+    /// `NAME=VALUE` words before the program (only RUST_LOG is used).
+    env: Vec<(String, String)>,
     program: String,
     args: Vec<String>,
     actions: Vec<(String, String)>,
@@ -131,8 +135,14 @@ fn parse_check(comment: &str) -> Check {
         .unwrap_or("")
         .split_whitespace()
         .map(str::to_owned);
-    let program = command.next().expect("a program to run");
+    let mut env = Vec::new();
+    let mut program = command.next().expect("a program to run");
+    while let Some((name, value)) = program.split_once('=') {
+        env.push((name.to_owned(), value.to_owned()));
+        program = command.next().expect("a program to run");
+    }
     let mut check = Check {
+        env,
         program,
         args: command.collect(),
         actions: Vec::new(),
@@ -159,10 +169,15 @@ fn run_check(check: &Check) -> Finished {
     };
     let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
     let on_terminal = check.actions.iter().any(|(action, _)| action == "ctrl-c");
+    let mut command = Command::new(exe);
+    command
+        .args(&args)
+        .envs(check.env.iter().map(|(n, v)| (n, v)));
     let mut program = if on_terminal {
-        Program::start_on_terminal(exe, &args)
+        Program::start_command_on_terminal(command)
     } else {
-        Program::start(exe, &args)
+        command.stdin(Stdio::null()).process_group(0);
+        Program::spawn(command, None)
     };
     for (action, text) in &check.actions {
         program.wait_for(text);
@@ -235,6 +250,36 @@ fn matches(pattern: &str, line: &str) -> bool {
     true
 }
 
+/// An excerpt's lines, normalized, in runs: the lines of a run stand
+/// next to each other in the log; a line that is just `...` ends a run
+/// (lines were left out there).
+fn runs(excerpt: &[String]) -> Vec<Vec<String>> {
+    let mut runs = vec![Vec::new()];
+    for line in excerpt {
+        if line.trim() == "..." {
+            runs.push(Vec::new());
+        } else if let Some(run) = runs.last_mut() {
+            run.push(normalize(line));
+        }
+    }
+    runs.retain(|run| !run.is_empty());
+    runs
+}
+
+/// The earliest place at or after `from` where `run` matches consecutive
+/// lines of `log`; returns the index just past it. (The earliest is always
+/// the right choice: it leaves the most room for the runs after it.)
+fn find_run(log: &[String], from: usize, run: &[String]) -> Option<usize> {
+    (from..log.len()).find_map(|start| {
+        let window = log.get(start..start + run.len())?;
+        let all_match = window
+            .iter()
+            .zip(run)
+            .all(|(line, pattern)| matches(pattern, line));
+        all_match.then_some(start + run.len())
+    })
+}
+
 #[test]
 fn every_log_excerpt_matches_a_fresh_run() {
     let text = readme();
@@ -260,16 +305,20 @@ fn every_log_excerpt_matches_a_fresh_run() {
             ));
         }
         let log: Vec<String> = run.log.iter().map(|line| normalize(line)).collect();
-        let mut rest = log.iter();
-        for expected in block.lines.iter().filter(|line| line.trim() != "...") {
-            let pattern = normalize(expected);
-            if !rest.any(|line| matches(&pattern, line)) {
-                stale.push(format!(
-                    "README line {}: {check:?}\nmissing or out of order: {expected}\nlog:\n{}",
-                    block.line_number,
-                    run.log.join("\n")
-                ));
-                break;
+        let mut from = 0;
+        for run_of_lines in runs(&block.lines) {
+            match find_run(&log, from, &run_of_lines) {
+                Some(end) => from = end,
+                None => {
+                    stale.push(format!(
+                        "README line {}: {check:?}\nthese lines are not consecutive in the log, \
+                         or not in this order (put a `...` line where lines are left out):\n{}\nlog:\n{}",
+                        block.line_number,
+                        run_of_lines.join("\n"),
+                        run.log.join("\n")
+                    ));
+                    break;
+                }
             }
         }
         checked += 1;
@@ -293,6 +342,29 @@ fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
     assert!(matches("a ... c ... e", "a b c d e"));
     assert!(!matches("a ... c", "a b d"));
     assert!(!matches("a b", "a b c"));
+}
+
+#[test]
+fn excerpt_lines_are_consecutive_unless_a_gap_is_marked() {
+    let log: Vec<String> = ["a", "b", "x", "c", "d"].map(String::from).to_vec();
+    let excerpt = |lines: &[&str]| -> Vec<String> { lines.iter().map(|l| l.to_string()).collect() };
+    let found = |lines: &[&str]| {
+        let mut from = 0;
+        runs(&excerpt(lines))
+            .iter()
+            .all(|run| match find_run(&log, from, run) {
+                Some(end) => {
+                    from = end;
+                    true
+                }
+                None => false,
+            })
+    };
+    assert!(found(&["a", "b"]));
+    assert!(found(&["a", "b", "...", "c", "d"]));
+    assert!(!found(&["a", "b", "c"]), "x was left out without a `...`");
+    assert!(!found(&["c", "...", "a"]), "out of order");
+    assert!(found(&["b", "x", "c"]));
 }
 
 #[test]

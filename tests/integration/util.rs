@@ -146,8 +146,13 @@ impl Program {
 
     /// Starts an already prepared command (its stdin and group are set).
     pub fn spawn(mut command: Command, terminal: Option<File>) -> Program {
+        // The programs' own default filter, unless the test asked for one:
+        // the caller's RUST_LOG must not change what a test sees.
+        let filter_given = command.get_envs().any(|(name, _)| name == "RUST_LOG");
+        if !filter_given {
+            command.env_remove("RUST_LOG");
+        }
         let mut child = command
-            .env_remove("RUST_LOG")
             .env_remove("RUST_LOG_STYLE")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
