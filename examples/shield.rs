@@ -1,0 +1,50 @@
+//! A critical section that Ctrl+C cannot cut in half.
+//!
+//! Run it with `cargo run --example shield` and press Ctrl+C while a
+//! record is being written: the record is finished, then the program stops
+//! between two records, and says so.
+//!
+//! The idea in one sentence: the signal handler does not stop anything, it
+//! only *reports* the signal on a channel; the program looks at that
+//! channel at the points where stopping is safe. (The library's
+//! `signals::Shield` is the same idea with bookkeeping around it.)
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use crossbeam::channel;
+
+fn main() -> ExitCode {
+    let (interrupts, interrupted) = channel::unbounded();
+    // The handler runs on a thread of ctrlc's, not inside our code: it
+    // cannot interrupt `write_record` halfway, whatever it does. Keeping
+    // it to one channel send means it can never block or fail.
+    if let Err(cause) = ctrlc::set_handler(move || {
+        let _ = interrupts.send(());
+    }) {
+        eprintln!("shield: cannot install the Ctrl+C handler: {cause}");
+        return ExitCode::FAILURE;
+    }
+
+    for record in 1.. {
+        // The critical section: a Ctrl+C now is queued, not obeyed.
+        write_record(record);
+        // The one safe point: between two records.
+        let pressed = interrupted.try_iter().count();
+        if pressed > 0 {
+            println!("Ctrl+C ({pressed}x) during record {record}; it was finished first. Stopping.");
+            return ExitCode::SUCCESS;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Stands for work that must not be left half done (a file written, a
+/// transaction committed): one second, in three steps.
+fn write_record(record: u64) {
+    for step in 1..=3 {
+        println!("record {record}: step {step} of 3");
+        thread::sleep(Duration::from_millis(333));
+    }
+}
