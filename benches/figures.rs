@@ -347,7 +347,7 @@ mod linux {
                 thread::sleep(at);
                 program.press_ctrl_c();
                 let pressed = Instant::now();
-                let (is_clean, lines, duplicates) = judge(program);
+                let (is_clean, lines, duplicates) = judge(program, true);
                 times.push(pressed.elapsed().as_secs_f64());
                 clean += usize::from(is_clean);
                 if name == "complex" && lines > most_lines.0 {
@@ -378,7 +378,7 @@ mod linux {
                 let program = Program::start(exe, &[]);
                 thread::sleep(at);
                 let _ = nix::sys::signal::kill(program.pid(), nix::sys::signal::SIGTERM);
-                clean += usize::from(judge(program).0);
+                clean += usize::from(judge(program, false).0);
             }
             row(
                 &format!(
@@ -408,9 +408,11 @@ mod linux {
         );
     }
 
-    /// Was it a clean end (exit 0, `main: end` last, no ERROR, nothing left
-    /// running)? Also returns the number of lines and of duplicated lines.
-    fn judge(program: Program) -> (bool, usize, usize) {
+    /// Was it a clean end (`main: end` last, no ERROR, nothing left running,
+    /// and the exit status the cause calls for: death by SIGINT after
+    /// Ctrl+C, else 0)? Also returns the number of lines and of duplicated
+    /// lines.
+    fn judge(program: Program, after_ctrl_c: bool) -> (bool, usize, usize) {
         // `finish` itself fails if a process of the run is left.
         let Ok(run) = panic::catch_unwind(AssertUnwindSafe(|| program.finish())) else {
             return (false, 0, 0);
@@ -418,7 +420,11 @@ mod linux {
         let lines = run.log.len();
         let unique: std::collections::HashSet<&String> = run.log.iter().collect();
         let clean = panic::catch_unwind(AssertUnwindSafe(|| {
-            run.assert_graceful_end(&["main: begin", "main: end"]);
+            if after_ctrl_c {
+                run.assert_graceful_end_after_ctrl_c(&["main: begin", "main: end"]);
+            } else {
+                run.assert_graceful_end(&["main: begin", "main: end"]);
+            }
             run.assert_absent("| ERROR |");
         }))
         .is_ok();

@@ -42,7 +42,7 @@ fn work_until_cancelled(id: u32, stopped: &Receiver<()>) -> u32 {
     let mut rounds = 0;
     loop {
         rounds += 1; // one round of real work would go here
-        // A pause that cancellation cuts short; no polling, no CPU spent.
+                     // A pause that cancellation cuts short; no polling, no CPU spent.
         select! {
             recv(stopped) -> _ => {
                 println!("loop {id}: cancelled after {rounds} rounds");

@@ -27,7 +27,10 @@ fn main() -> ExitCode {
         .spawn()
     {
         Ok(child) => {
-            println!("parent: started child {}; exiting without stopping it", child.id());
+            println!(
+                "parent: started child {}; exiting without stopping it",
+                child.id()
+            );
             // Dropping `child` does not wait for it or kill it; the
             // parent's end of the pipe closes when the parent exits.
             ExitCode::SUCCESS

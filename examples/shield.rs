@@ -33,7 +33,9 @@ fn main() -> ExitCode {
         // The one safe point: between two records.
         let pressed = interrupted.try_iter().count();
         if pressed > 0 {
-            println!("Ctrl+C ({pressed}x) during record {record}; it was finished first. Stopping.");
+            println!(
+                "Ctrl+C ({pressed}x) during record {record}; it was finished first. Stopping."
+            );
             return ExitCode::SUCCESS;
         }
     }

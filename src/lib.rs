@@ -3,19 +3,30 @@
 //! The library behind the two teaching programs, `simple` and `complex`.
 //! Read it in this order:
 //!
+//! * [`cancel`]: the one way the program says "stop waiting": a trigger
+//!   that wakes every waiter at once;
 //! * [`signals`]: the one place that hears Ctrl+C, SIGTERM and SIGHUP, and
 //!   the delayed-interrupt guard ([`signals::Shield`]) that shields start
 //!   and stop from them;
 //! * [`lifecycle`]: start (shielded), run, stop (shielded, in reverse order,
 //!   against a deadline), in one function;
 //! * [`slow_service`]: the simplest service, used by `simple`;
-//! * [`manager`]: worker processes behind one call interface (used by
-//!   `complex`), and [`worker`], the same program seen from inside a worker;
+//! * [`manager_service`]: `complex`'s service-1, the loops that call the
+//!   manager and the order they stop in;
+//! * [`manager`]: worker processes behind one call interface, and
+//!   [`worker`], the same program seen from inside a worker;
 //! * [`pool`]: the thread pool every call into the manager goes through;
-//! * [`fault`] and [`panics`]: how a dead worker or a panic in any thread
-//!   becomes the same graceful stop as Ctrl+C;
-//! * [`dummy`], [`protocol`], [`knobs`], [`logging`], [`exit_code`],
-//!   [`stop_deadline`]: the supporting pieces.
+//! * [`failure`], [`panics`] and [`fault`]: how a dead worker or a panic in
+//!   any thread becomes the same graceful stop as Ctrl+C, and the faults
+//!   you can inject to watch it;
+//! * [`stop_deadline`] and [`abandon`]: what happens when a stop takes too
+//!   long, or a third Ctrl+C says so;
+//! * [`exit_code`]: what the caller is told, in one list;
+//! * [`children`], [`dummy`], [`protocol`], [`knobs`], [`logging`]: the
+//!   supporting pieces.
+//!
+//! The `examples/` folder has three short programs, one idea each, that use
+//! none of this: the same ideas in a form to copy.
 
 #![warn(missing_docs)]
 
