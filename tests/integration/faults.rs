@@ -170,6 +170,33 @@ fn complex_worker_call_panic_is_reported_with_its_message() {
     run.assert_graceful_end_with(WORKER_DIED, &expected);
 }
 
+/// The first call is made as soon as service-1 has started, while
+/// service-2 is still starting (half a second here): the worker dies during
+/// start. The log says so at once, and that start runs to its end first;
+/// the run stage is then skipped.
+#[test]
+fn a_worker_dying_during_start_is_said_at_once_and_acted_on_after_start() {
+    let run = Program::start(
+        COMPLEX,
+        &["--time-scale", "0.5", "--inject-fault", "worker-call"],
+    )
+    .finish();
+    run.assert_graceful_end_with(
+        WORKER_DIED,
+        &[
+            "service-2: starting",
+            "worker-1 died: panicked: injected fault (worker-call): a bug while processing call 1; \
+             exit status: 7 during start; start runs to its end, then the program stops",
+            "service-2: started",
+            "start: end; worker-1 died: panicked: injected fault (worker-call): a bug while \
+             processing call 1; exit status: 7 during start, so skipping the run stage",
+            "stop: begin (worker-1 died",
+            "main: end",
+        ],
+    );
+    run.assert_absent("run: waiting");
+}
+
 #[test]
 fn complex_worker_start_failure_fails_the_start_with_its_message() {
     let run = run_with_fault(COMPLEX, "worker-start", &[]);
