@@ -88,13 +88,13 @@ stop_timeout_of() {
 # go on too, so the program's escape hatch (a third Ctrl+C forces the
 # exit) works through the script as well.
 pass_on() {
-    kill -"$1" -- "-$pid" 2>/dev/null || true
     if [ -n "${passed_on:-}" ]; then
         say "SIG$1 at the script: passed on to process group $pid"
     else
         passed_on=$1
         say "SIG$1 at the script: passed on to process group $pid; the script now only waits for the program to stop"
     fi
+    kill -"$1" -- "-$pid" 2>/dev/null || true
 }
 
 # pause SECONDS: sleeps, unless a signal at the script has ended its plan
