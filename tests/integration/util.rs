@@ -127,20 +127,7 @@ impl Program {
     pub fn start_command_on_terminal(mut command: Command) -> Program {
         let (ours, theirs, path) = open_terminal();
         command.stdin(Stdio::from(theirs));
-        // SAFETY: runs between fork and exec, where only async-signal-safe
-        // calls are allowed: setsid(2), open(2) and close(2) are, and the
-        // path was made before the fork, so nothing allocates.
-        unsafe {
-            command.pre_exec(move || {
-                // A new session; opening a terminal as its leader makes it
-                // the session's controlling terminal (Linux), so the
-                // program's group is that terminal's foreground group.
-                setsid()?;
-                let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
-                close(fd)?;
-                Ok(())
-            });
-        }
+        make_controlling_terminal(&mut command, path);
         Program::spawn(command, Some(ours))
     }
 
@@ -525,16 +512,7 @@ pub fn run_in_terminal_window(
         .stdin(Stdio::from(theirs.try_clone().expect("a second handle")))
         .stdout(Stdio::from(theirs.try_clone().expect("a third handle")))
         .stderr(Stdio::from(theirs));
-    // SAFETY: as in `start_command_on_terminal`: only async-signal-safe
-    // calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            setsid()?;
-            let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
-            close(fd)?;
-            Ok(())
-        });
-    }
+    make_controlling_terminal(&mut command, path);
     let mut child = command
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
@@ -547,6 +525,26 @@ pub fn run_in_terminal_window(
     let _ = ours.read_to_end(&mut received);
     let status = child.wait().expect("wait for the program");
     (status.code(), received)
+}
+
+/// Makes the terminal at `path` the controlling terminal of the program
+/// `command` starts, with the program's group as its foreground group: the
+/// shape of a command typed in a terminal window.
+fn make_controlling_terminal(command: &mut Command, path: CString) {
+    // SAFETY: runs between fork and exec, where only async-signal-safe
+    // calls are allowed: setsid(2), open(2) and close(2) are, and the path
+    // was made before the fork, so nothing allocates.
+    unsafe {
+        command.pre_exec(move || {
+            // A new session; opening a terminal as its leader makes it the
+            // session's controlling terminal (Linux), so the program's
+            // group is that terminal's foreground group.
+            setsid()?;
+            let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
+            close(fd)?;
+            Ok(())
+        });
+    }
 }
 
 /// A new pseudo-terminal: our side, the program's side, and the path of the
