@@ -14,6 +14,17 @@
 //! alive, and exits with [`SHUTDOWN_ABANDONED`]. It does not wait for the
 //! stuck step, nor for a blocked stderr beyond a short grace.
 //!
+//! # One thread ends the process
+//!
+//! The main thread is still running the stop while `abandon` works, and
+//! killing the workers can unblock it: it may reach the end of `main` a
+//! moment later. Without care, the log would then go on after the ERROR
+//! ("stop: end", "main: end": a graceful end that did not happen) and the
+//! exit code would be whichever thread called `exit` first. So the exit is
+//! *claimed* ([`claim_exit`]): the first claimant, `abandon` or the end of
+//! `main`, ends the process; any later one waits for it. And `abandon`
+//! closes the log right after its ERROR, so that line is the last one.
+//!
 //! The step comes from [`record_step`], which the lifecycle and the
 //! services call as they go ("starting service-1", "service-1: waiting for
 //! the busy loops to end"): the ERROR can then say where the time went.
@@ -33,7 +44,7 @@ use crate::{children, exit_code, lock, logging};
 const LOG_GRACE: Duration = Duration::from_millis(250);
 
 static STEP: Mutex<String> = Mutex::new(String::new());
-static ABANDONING: AtomicBool = AtomicBool::new(false);
+static EXIT_CLAIMED: AtomicBool = AtomicBool::new(false);
 
 /// Records what the program is doing now, for the ERROR of [`abandon`].
 pub fn record_step(what: impl Into<String>) {
@@ -50,16 +61,29 @@ pub fn current_step() -> String {
     }
 }
 
+/// Claims the right to end the process; only the first call gets `true`.
+/// A caller that gets `false` must not exit, but [`wait_for_exit`]: another
+/// thread is already ending the process with its own exit code.
+pub fn claim_exit() -> bool {
+    !EXIT_CLAIMED.swap(true, Ordering::SeqCst)
+}
+
+/// Blocks the calling thread until the thread that claimed the exit ends
+/// the process.
+pub fn wait_for_exit() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
 /// Ends the program now: logs `why` and the current step at ERROR, kills
 /// and reaps every worker process, and exits with code 5. Called from the
 /// stop-deadline watchdog or the signal thread, while the main thread may
-/// still be stuck in the step it names. If two callers race, the first one
-/// exits and the second waits for it.
+/// still be stuck in the step it names. If the exit is already claimed (the
+/// other of those two, or `main` at its end), waits for that one instead.
 pub fn abandon(why: &str) -> ! {
-    if ABANDONING.swap(true, Ordering::SeqCst) {
-        loop {
-            std::thread::park();
-        }
+    if !claim_exit() {
+        wait_for_exit();
     }
     let alive = children::alive();
     let workers = if alive > 0 {
@@ -72,7 +96,11 @@ pub fn abandon(why: &str) -> ! {
         current_step(),
         exit_code::SHUTDOWN_ABANDONED
     );
+    // Nothing after the ERROR: the stop still running in other threads is
+    // abandoned, and what it would log now (a worker died: we killed it)
+    // would only mislead.
+    let log = logging::close();
     children::kill_and_reap_all();
-    logging::finish(LOG_GRACE);
+    log.write_out(LOG_GRACE);
     std::process::exit(i32::from(exit_code::SHUTDOWN_ABANDONED))
 }

@@ -30,7 +30,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::{children, logging};
+use crate::{abandon, children, logging};
 
 /// A complete graceful shutdown after SIGTERM, SIGHUP or `--run-for`.
 pub const CLEAN: u8 = 0;
@@ -205,6 +205,12 @@ impl Ending {
     /// worker is left, and then either returns the exit code or, after a
     /// clean stop caused by Ctrl+C, dies of SIGINT.
     pub fn exit(self) -> ExitCode {
+        // A third Ctrl+C or the stop deadline may be abandoning the shutdown
+        // right now, from another thread: then that thread ends the process
+        // (exit code 5), not this one. See `abandon`.
+        if !abandon::claim_exit() {
+            abandon::wait_for_exit();
+        }
         let within = self.deadline.map_or(Duration::from_secs(30), |deadline| {
             deadline.saturating_duration_since(Instant::now())
         });

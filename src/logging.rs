@@ -127,24 +127,48 @@ pub fn flush(within: Duration) -> bool {
 /// joins the writer thread. Returns whether everything was written; if
 /// stderr stayed blocked, the writer is left behind for `exit` to end.
 pub fn finish(within: Duration) -> bool {
-    let Some(logger) = LOGGER.get() else {
-        return true;
-    };
-    let (done, written) = channel::bounded(1);
-    // Taking the sender closes the queue: the writer ends once it is empty.
-    match lock(&logger.queue).lines.take() {
-        Some(lines) => {
-            let _ = lines.send(Message::Flush(done));
+    close().write_out(within)
+}
+
+/// The first half of [`finish`]: from now on every record is dropped, so
+/// the line just logged is this process's last, whatever other threads do
+/// next. Writing out what is queued is left to [`Closed::write_out`], so the
+/// caller can do urgent work (kill the workers) in between.
+pub fn close() -> Closed {
+    let written = LOGGER.get().and_then(|logger| {
+        // Taking the sender closes the queue: the writer ends once it is empty.
+        let lines = lock(&logger.queue).lines.take()?;
+        let (done, written) = channel::bounded(1);
+        let _ = lines.send(Message::Flush(done));
+        Some(written)
+    });
+    Closed { written }
+}
+
+/// A closed log whose last lines may still be on their way to stderr.
+#[derive(Debug)]
+#[must_use = "the queued lines are written out only by `write_out`"]
+pub struct Closed {
+    /// Answered by the writer once the last queued line is written; `None`
+    /// if logging was never set up or was already closed.
+    written: Option<Receiver<()>>,
+}
+
+impl Closed {
+    /// Waits until the queued lines are written, for at most `within`, then
+    /// joins the writer thread. Returns whether everything was written.
+    pub fn write_out(self, within: Duration) -> bool {
+        let Some(written) = self.written else {
+            return true;
+        };
+        if written.recv_timeout(within).is_err() {
+            return false;
         }
-        None => return true,
+        if let Some(writer) = lock(&WRITER).take() {
+            let _ = writer.join();
+        }
+        true
     }
-    if written.recv_timeout(within).is_err() {
-        return false;
-    }
-    if let Some(writer) = lock(&WRITER).take() {
-        let _ = writer.join();
-    }
-    true
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();

@@ -126,6 +126,27 @@ fn ctrl_c_during_an_update() {
 }
 
 #[test]
+fn a_workers_start_lines_come_before_the_parents_account_of_them() {
+    let (code, log) = run_to_end(COMPLEX, &["--time-scale", "0.05", "--run-for", "0.1"]);
+    assert_eq!(code, Some(0), "{log}");
+    let position = |needle: &str| {
+        log.lines()
+            .position(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+    };
+    for worker in ["worker-1", "worker-2", "worker-3", "worker-4"] {
+        for (said, heard) in [
+            ("graceful::worker | INFO  | bootstrapped", "bootstrapped"),
+            ("graceful::worker | INFO  | started", "started"),
+        ] {
+            let cause = position(&format!("| {worker} | main | {said}"));
+            let effect = position(&format!("| DEBUG | manager: {worker} {heard}"));
+            assert!(cause < effect, "{worker} {heard}, out of order:\n{log}");
+        }
+    }
+}
+
+#[test]
 fn ctrl_c_during_stop_is_delayed() {
     let mut program = start(&["--run-for", "0.3"]);
     program.wait_for("service-2: stopping");

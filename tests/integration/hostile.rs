@@ -148,6 +148,7 @@ fn a_stopped_worker_is_killed_when_the_stop_deadline_passes() {
         "stop: deadline of 1.000 s exceeded while service-1: ",
     ]);
     assert_eq!(run.count("giving up on a graceful shutdown"), 1);
+    run.assert_parents_last_line("giving up on a graceful shutdown");
 }
 
 #[test]

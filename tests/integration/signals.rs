@@ -3,7 +3,10 @@
 
 use std::process::Command;
 
-use crate::util::{Program, SIGINT};
+use nix::sys::signal::kill;
+
+use crate::complex::worker_pid;
+use crate::util::{Program, SIGINT, SIGSTOP};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -42,12 +45,12 @@ fn ctrl_c_stops_the_shell_loop_around_complex() {
 
 #[test]
 fn a_third_ctrl_c_during_complexs_stop_forces_the_exit() {
-    // An update lasts a (scaled) 5 s of CPU in each of four workers; the
-    // shielded update loop waits for it, so the stop is long enough to press
-    // Ctrl+C three times. Not less than 1.5: workers size their work by
-    // timing themselves at start, and on a machine busy with other tests
-    // that timing runs slow, which makes the update shorter than designed;
-    // it must still outlast service-2's stop (1 scaled second).
+    // The stop must still be running when the third Ctrl+C arrives, however
+    // slow or fast the machine. An update lasts a (scaled) 5 s of CPU in each
+    // worker, and the shielded update loop waits for it; stopping worker-1
+    // (SIGSTOP) in the middle of update 1 makes sure that update never ends
+    // by itself, so the stop waits in one known step until the deadline,
+    // which is far away. A hung worker is also what the escape hatch is for.
     let mut program = Program::start_on_terminal(
         COMPLEX,
         &[
@@ -57,10 +60,14 @@ fn a_third_ctrl_c_during_complexs_stop_forces_the_exit() {
             "0.5",
             "--busy-loops",
             "0",
+            "--stop-timeout",
+            "600",
         ],
     );
+    let hung = worker_pid(&mut program, "worker-1");
+    program.wait_for("| worker-1 | main | graceful::worker | DEBUG | update 1: begin");
+    kill(hung, SIGSTOP).expect("stop worker-1");
     program.wait_for("run: waiting");
-    program.wait_for_new("| worker-1 | main | graceful::worker | DEBUG | update ");
     program.press_ctrl_c();
     program.wait_for("service-1: cancelling the update loop");
     program.press_ctrl_c();
@@ -76,7 +83,10 @@ fn a_third_ctrl_c_during_complexs_stop_forces_the_exit() {
         "signal #3 (Ctrl+C (SIGINT)) forced the exit while service-1: waiting for the update loop to end; \
          giving up on a graceful shutdown: killing the 4 worker process(es) still alive, exit code 5",
     ]);
-    run.assert_absent("main: end");
+    run.assert_absent("| worker-1 | main | graceful::worker | DEBUG | update 1: end");
+    // Killing the workers unblocks the stop; what it went on to do must not
+    // reach the log after the ERROR (no "stop: end", no "main: end").
+    run.assert_parents_last_line("giving up on a graceful shutdown");
 }
 
 #[test]
@@ -96,4 +106,5 @@ fn a_third_ctrl_c_during_start_forces_the_exit_too() {
         "signal #3 (Ctrl+C (SIGINT)) forced the exit while starting service-1",
     ]);
     run.assert_absent("service-1: started");
+    run.assert_parents_last_line("giving up on a graceful shutdown");
 }

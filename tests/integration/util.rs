@@ -373,6 +373,21 @@ impl Finished {
         );
     }
 
+    /// The main process's last line contains `needle` (workers may still
+    /// print a line or two before they end).
+    pub fn assert_parents_last_line(&self, needle: &str) {
+        let last = self
+            .lines()
+            .into_iter()
+            .rev()
+            .find(|line| line.process == "main");
+        assert!(
+            last.is_some_and(|line| line.message.contains(needle)),
+            "the main process's last line is not {needle:?}; log:\n{}",
+            self.dump()
+        );
+    }
+
     /// No line of the log appears twice (timestamps make real repeats unique
     /// only when they are in different milliseconds, so compare whole lines).
     pub fn assert_no_duplicate_lines(&self) {
