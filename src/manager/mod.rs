@@ -164,7 +164,10 @@ impl MultiProcessManager {
             state.phase = Phase::Starting;
         }
         let began = Instant::now();
+        // Written out before the first spawn, like "stopping the workers":
+        // the workers' own lines must not come before it.
         info!("manager: starting {} workers", self.config.workers);
+        logging::flush(ANNOUNCE_FLUSH);
         match self.bring_up(began) {
             Ok(()) => {
                 self.shared.lock().phase = Phase::Running;

@@ -134,6 +134,11 @@ fn a_workers_start_lines_come_before_the_parents_account_of_them() {
             .position(|line| line.contains(needle))
             .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
     };
+    let announced = position("| INFO  | manager: starting 4 workers");
+    assert!(
+        announced < position("| worker-"),
+        "a worker spoke first:\n{log}"
+    );
     for worker in ["worker-1", "worker-2", "worker-3", "worker-4"] {
         for (said, heard) in [
             ("graceful::worker | INFO  | bootstrapped", "bootstrapped"),
