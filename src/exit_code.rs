@@ -205,18 +205,20 @@ impl Ending {
     /// worker is left, and then either returns the exit code or, after a
     /// clean stop caused by Ctrl+C, dies of SIGINT.
     pub fn exit(self) -> ExitCode {
-        // A third Ctrl+C or the stop deadline may be abandoning the shutdown
-        // right now, from another thread: then that thread ends the process
-        // (exit code 5), not this one. See `abandon`.
-        if !abandon::claim_exit() {
-            abandon::wait_for_exit();
-        }
         let within = self.deadline.map_or(Duration::from_secs(30), |deadline| {
             deadline.saturating_duration_since(Instant::now())
         });
         let written = logging::finish(within);
         // Nothing should be left after a graceful stop; this is the net.
         children::kill_and_reap_all();
+        // A third Ctrl+C or the stop deadline may have abandoned the
+        // shutdown from another thread, even while the log above was being
+        // written out to a slow stderr: then that thread ends the process
+        // (exit code 5), not this one. Claimed only now, so that the escape
+        // hatch works until the very end. See `abandon`.
+        if !abandon::claim_exit() {
+            abandon::wait_for_exit();
+        }
         if !written {
             return ExitCode::from(SHUTDOWN_ABANDONED);
         }

@@ -146,7 +146,7 @@ struct State {
     /// The stop has begun: from now on signals change nothing, but count.
     stopping: bool,
     /// Set when the program has finished: from then on signals are not
-    /// logged, so nothing is printed after `main: end`.
+    /// logged, so nothing is printed after `main: end`; they still count.
     finished: bool,
     /// Signals received in all; numbers every line.
     received: u32,
@@ -294,8 +294,10 @@ impl Signals {
         self.lock().stopping = true;
     }
 
-    /// Stops logging signals: after this nothing the hub does is visible.
-    /// Called once the program has finished, just before `main: end`.
+    /// Stops logging signals: after this nothing the hub does is visible,
+    /// except that a third signal still forces the exit (the process may be
+    /// waiting for a blocked stderr). Called once the program has finished,
+    /// just before `main: end`.
     pub fn finish(&self) {
         self.lock().finished = true;
     }
@@ -304,15 +306,22 @@ impl Signals {
     pub fn on_signal(&self, signal: Signal) {
         let (number, said) = {
             let mut state = self.lock();
+            state.received += 1;
             if state.finished {
-                // Nothing is logged after `main: end`, but a Ctrl+C that comes
-                // before the exit still tells the caller (see `exit_code`).
-                if signal == Signal::CtrlC && state.on_signal == OnSignal::Interrupt {
-                    state.ctrl_c = true;
+                // Nothing is logged after `main: end`, but the signal still
+                // counts. A Ctrl+C that comes before the exit still tells the
+                // caller (see `exit_code`). And the process may be stuck
+                // writing out its last lines to a stderr nobody reads (a
+                // terminal paused with Ctrl+S): the third signal must get
+                // the user out of that wait too.
+                let number = state.received;
+                let forced = matches!(state.decide(signal).kind, Loudness::Forced);
+                drop(state);
+                if forced {
+                    (self.escape)(&format!("signal #{number} ({signal}) forced the exit"));
                 }
                 return;
             }
-            state.received += 1;
             (state.received, state.decide(signal))
         };
         // Logged after the lock is released, and after acting: the log never
@@ -601,13 +610,17 @@ mod tests {
     }
 
     #[test]
-    fn after_finish_signals_change_nothing() {
+    fn after_finish_signals_still_count_and_the_third_still_forces_the_exit() {
         let (signals, forced) = hub();
         signals.finish();
-        for _ in 0..3 {
-            signals.on_signal(Signal::CtrlC);
-        }
-        assert!(!signals.is_interrupted());
+        signals.on_signal(Signal::CtrlC);
+        signals.on_signal(Signal::CtrlC);
         assert!(crate::lock(&forced).is_empty());
+        assert!(signals.got_ctrl_c(), "the caller must still learn of it");
+        signals.on_signal(Signal::CtrlC);
+        assert_eq!(
+            *crate::lock(&forced),
+            ["signal #3 (Ctrl+C (SIGINT)) forced the exit"]
+        );
     }
 }

@@ -84,6 +84,28 @@ fn a_stderr_nobody_reads_cannot_hold_the_stop_past_its_deadline() {
 }
 
 #[test]
+fn a_third_ctrl_c_ends_the_wait_for_a_stderr_nobody_reads() {
+    // The deadline is far away: only the escape hatch can end this run
+    // soon. The stop itself is short, so the second and third Ctrl+C may
+    // come during the stop or after `main: end`, while the last lines wait
+    // for stderr; the hatch must be open in both places.
+    let (_unread, stderr) = full_pipe();
+    let mut child = start_with_stderr(
+        SIMPLE,
+        &["--time-scale", "0.05", "--stop-timeout", "600"],
+        stderr,
+    );
+    let group = Pid::from_raw(child.id() as i32);
+    for pause in [800, 400, 200] {
+        thread::sleep(Duration::from_millis(pause));
+        killpg(group, SIGINT).expect("Ctrl+C to the group");
+    }
+    let code = exit_code_within(&mut child, Duration::from_secs(60));
+    assert_eq!(code, Some(5));
+    assert!(live_members(group).is_empty(), "processes left behind");
+}
+
+#[test]
 fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
     let (mut unread, stderr) = full_pipe();
     let mut child = start_with_stderr(
