@@ -8,7 +8,8 @@ use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
 use crate::util::{
-    bootstrapped_pid, run_to_end, then_complex_stop, Finished, Program, SIGINT, SIGKILL, SIGTERM,
+    bootstrapped_pid, run_to_end, then_complex_stop, Finished, Program, SIGCONT, SIGINT, SIGKILL,
+    SIGSTOP, SIGTERM,
 };
 
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -42,6 +43,15 @@ fn assert_workers_logged(run: &Finished) {
     );
 }
 
+/// The pid in the manager's "spawned worker-N (pid P)" line.
+fn spawned_pid(line: &str) -> Pid {
+    let pid = line
+        .rsplit_once("(pid ")
+        .and_then(|(_, rest)| rest.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"));
+    Pid::from_raw(pid)
+}
+
 /// The pid a worker reported in its "bootstrapped" line.
 pub fn worker_pid(program: &mut Program, worker: &str) -> Pid {
     let line = program.wait_for(&format!(
@@ -53,14 +63,22 @@ pub fn worker_pid(program: &mut Program, worker: &str) -> Pid {
 
 #[test]
 fn ctrl_c_during_the_manager_start() {
-    let mut program = start(&[]);
-    program.wait_for("manager: starting 4 workers");
+    // The Ctrl+C must land while the manager is starting, however fast or
+    // loaded the machine: sixteen workers make that start long, and
+    // worker-1, held with SIGSTOP from its spawn, keeps it from ending
+    // until the parent has seen the signal.
+    let mut program = start(&["--workers", "16"]);
+    let line = program.wait_for("manager: spawned worker-1 (pid ");
+    let held = spawned_pid(&line);
+    kill(held, SIGSTOP).expect("hold worker-1");
     program.signal_group(SIGINT);
+    program.wait_for("| main | signals | graceful::signals | WARN  | signal #1");
+    kill(held, SIGCONT).expect("release worker-1");
     let run = program.finish();
     assert_clean_stop(&run);
     run.assert_in_order(&[
         "during start; delayed until start is over",
-        "manager: 4 workers started",
+        "manager: 16 workers started",
         "got the interrupt during start",
     ]);
     run.assert_absent("run: waiting");

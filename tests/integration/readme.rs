@@ -25,6 +25,8 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
 
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
@@ -111,6 +113,16 @@ fn every_rust_excerpt_is_still_in_its_file() {
     assert!(checked >= 10, "only {checked} rust excerpts found");
 }
 
+/// `ctrl-c after "run: waiting"`, or with a pause first:
+/// `ctrl-c 1 s after "run: waiting"` (for a scenario that needs the program
+/// to have settled, as a person would wait before pressing).
+#[derive(Debug)]
+struct Action {
+    what: String,
+    pause: Duration,
+    after: String,
+}
+
 /// How to reproduce one log excerpt.
 #[derive(Debug)]
 struct Check {
@@ -118,7 +130,7 @@ struct Check {
     env: Vec<(String, String)>,
     program: String,
     args: Vec<String>,
-    actions: Vec<(String, String)>,
+    actions: Vec<Action>,
     /// `0`...`7`, or `SIGINT` for a program that died of it.
     exit: Option<String>,
 }
@@ -152,13 +164,30 @@ fn parse_check(comment: &str) -> Check {
         if let Some(code) = part.strip_prefix("exit ") {
             check.exit = Some(code.to_owned());
         } else if let Some((action, text)) = part.split_once(" after ") {
-            let text = text.trim().trim_matches('"').to_owned();
-            check.actions.push((action.trim().to_owned(), text));
+            let after = text.trim().trim_matches('"').to_owned();
+            let (what, pause) = split_pause(action.trim());
+            check.actions.push(Action {
+                what: what.to_owned(),
+                pause,
+                after,
+            });
         } else {
             panic!("unknown part {part:?} in {comment:?}");
         }
     }
     check
+}
+
+/// `"ctrl-c 1 s"` is `("ctrl-c", 1 s)`; `"ctrl-c"` is `("ctrl-c", 0)`.
+fn split_pause(action: &str) -> (&str, Duration) {
+    let with_pause = action
+        .strip_suffix(" s")
+        .and_then(|rest| rest.rsplit_once(' '))
+        .and_then(|(what, seconds)| Some((what, seconds.parse::<f64>().ok()?)));
+    match with_pause {
+        Some((what, seconds)) => (what, Duration::from_secs_f64(seconds)),
+        None => (action, Duration::ZERO),
+    }
 }
 
 fn run_check(check: &Check) -> Finished {
@@ -168,7 +197,7 @@ fn run_check(check: &Check) -> Finished {
         other => panic!("unknown program {other}"),
     };
     let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
-    let on_terminal = check.actions.iter().any(|(action, _)| action == "ctrl-c");
+    let on_terminal = check.actions.iter().any(|action| action.what == "ctrl-c");
     let mut command = Command::new(exe);
     command
         .args(&args)
@@ -179,9 +208,10 @@ fn run_check(check: &Check) -> Finished {
         command.stdin(Stdio::null()).process_group(0);
         Program::spawn(command, None)
     };
-    for (action, text) in &check.actions {
-        program.wait_for(text);
-        match action.as_str() {
+    for action in &check.actions {
+        program.wait_for(&action.after);
+        thread::sleep(action.pause);
+        match action.what.as_str() {
             "ctrl-c" => program.press_ctrl_c(),
             "sigterm" => program.signal_leader(SIGTERM),
             "kill-parent" => program.signal_leader(SIGKILL),
@@ -342,6 +372,28 @@ fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
     assert!(matches("a ... c ... e", "a b c d e"));
     assert!(!matches("a ... c", "a b d"));
     assert!(!matches("a b", "a b c"));
+}
+
+#[test]
+fn a_check_action_may_pause_before_it_acts() {
+    assert_eq!(
+        split_pause("ctrl-c 1 s"),
+        ("ctrl-c", Duration::from_secs(1))
+    );
+    assert_eq!(
+        split_pause("ctrl-c 0.5 s"),
+        ("ctrl-c", Duration::from_millis(500))
+    );
+    assert_eq!(split_pause("ctrl-c"), ("ctrl-c", Duration::ZERO));
+    assert_eq!(
+        split_pause("kill worker-1"),
+        ("kill worker-1", Duration::ZERO)
+    );
+    let check =
+        parse_check(r#"<!-- check: simple; ctrl-c 2 s after "run: waiting"; exit SIGINT -->"#);
+    assert_eq!(check.actions[0].what, "ctrl-c");
+    assert_eq!(check.actions[0].pause, Duration::from_secs(2));
+    assert_eq!(check.actions[0].after, "run: waiting");
 }
 
 #[test]

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 use nix::fcntl::{open, OFlag};
 use nix::pty::openpty;
-use nix::sys::signal::{kill, killpg};
+use nix::sys::signal::{kill, killpg, signal, SigHandler};
 use nix::sys::stat::Mode;
 use nix::unistd::{close, setsid, ttyname, Pid};
 
-pub use nix::sys::signal::Signal::{self, SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
+pub use nix::sys::signal::Signal::{self, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
 
 /// Long enough for a slow CI machine; only reached when something hangs.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -547,8 +547,9 @@ pub fn run_in_terminal_window(
 /// shape of a command typed in a terminal window.
 fn make_controlling_terminal(command: &mut Command, path: CString) {
     // SAFETY: runs between fork and exec, where only async-signal-safe
-    // calls are allowed: setsid(2), open(2) and close(2) are, and the path
-    // was made before the fork, so nothing allocates.
+    // calls are allowed: setsid(2), open(2), close(2) and sigaction(2) are,
+    // and the path was made before the fork, so nothing allocates. Setting
+    // SIGINT's default action installs no handler of ours.
     unsafe {
         command.pre_exec(move || {
             // A new session; opening a terminal as its leader makes it the
@@ -557,6 +558,12 @@ fn make_controlling_terminal(command: &mut Command, path: CString) {
             setsid()?;
             let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
             close(fd)?;
+            // What a shell gives a foreground job: SIGINT's default action.
+            // A test run started in the background (`cargo test &` in a
+            // script) inherits SIGINT ignored, and a shell that starts with
+            // it ignored can never trap it, which would defeat the tests of
+            // shell loops and scripts.
+            signal(SIGINT, SigHandler::SigDfl)?;
             Ok(())
         });
     }
