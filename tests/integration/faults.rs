@@ -175,15 +175,17 @@ fn complex_worker_call_panic_is_reported_with_its_message() {
     ]);
 }
 
-/// The first call is made as soon as service-1 has started, while
-/// service-2 is still starting (half a second here): the worker dies during
-/// start. The log says so at once, and that start runs to its end first;
-/// the run stage is then skipped.
+/// Each busy loop makes its first call after a random pause of up to one
+/// (scaled) second from service-1's start, and service-2's start takes one
+/// second: the first call, and worker-1's death in it, come during start.
+/// Four loops make it all but certain that one of them calls early, with
+/// time to spare for a loaded machine. The log says so at once, and that
+/// start runs to its end first; the run stage is then skipped.
 #[test]
 fn a_worker_dying_during_start_is_said_at_once_and_acted_on_after_start() {
     let run = Program::start(
         COMPLEX,
-        &["--time-scale", "0.5", "--inject-fault", "worker-call"],
+        &["--busy-loops", "4", "--inject-fault", "worker-call"],
     )
     .finish();
     run.assert_graceful_end_with(
