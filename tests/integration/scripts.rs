@@ -64,6 +64,12 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
         .env("GRACEFUL_BIN_DIR", bin_dir);
     let mut script = Program::start_command_on_terminal(command);
     let started = script.wait_for(">>> started ");
+    let group: i32 = started
+        .rsplit(' ')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no process group in {started:?}"));
+    script.owns_group(Pid::from_raw(group));
     script.wait_for("run: waiting");
     script.press_ctrl_c();
     let run = script.finish();
@@ -85,11 +91,6 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
     ]);
     run.assert_absent("SIGKILL");
     run.assert_absent("at 3600 s");
-    let group: i32 = started
-        .rsplit(' ')
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no process group in {started:?}"));
     assert!(
         group > 1,
         "a process group of the program's own: {started:?}"

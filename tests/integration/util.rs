@@ -104,6 +104,22 @@ pub struct Program {
     log: Vec<String>,
     /// Our side of the program's terminal, if it runs on one.
     terminal: Option<File>,
+    /// Process groups this test must end if it fails: the program's own,
+    /// and any a script started (see [`Program::owns_group`]).
+    groups: Vec<Pid>,
+    /// Set once the program has been waited for.
+    ended: bool,
+}
+
+/// A test that fails half-way (a panic between start and finish) must not
+/// leave its program running: nobody else would ever end it.
+impl Drop for Program {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.kill_groups();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Program {
@@ -155,11 +171,14 @@ impl Program {
                 }
             }
         });
+        let group = Pid::from_raw(child.id() as i32);
         Program {
             child,
             lines,
             log: Vec::new(),
             terminal,
+            groups: vec![group],
+            ended: false,
         }
     }
 
@@ -211,7 +230,6 @@ impl Program {
                 self.log.join("\n")
             ),
             Err(RecvTimeoutError::Timeout) => {
-                self.kill_group();
                 panic!("no {needle:?} in the log; log:\n{}", self.log.join("\n"))
             }
         }
@@ -242,24 +260,31 @@ impl Program {
                 Ok(line) => self.log.push(line),
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
-                    self.kill_group();
                     panic!("program did not end; log:\n{}", self.log.join("\n"))
                 }
             }
         }
         let status = self.child.wait().expect("wait for the program");
-        let group = self.pid();
+        self.ended = true;
         let finished = Finished {
             status,
-            log: self.log,
-            group,
+            log: std::mem::take(&mut self.log),
+            group: self.pid(),
         };
         finished.assert_no_process_left(Duration::ZERO);
         finished
     }
 
-    fn kill_group(&self) {
-        let _ = killpg(self.pid(), SIGKILL);
+    /// Also ends process group `group` if the test fails: a script runs
+    /// the program in a group of its own.
+    pub fn owns_group(&mut self, group: Pid) {
+        self.groups.push(group);
+    }
+
+    fn kill_groups(&self) {
+        for group in &self.groups {
+            let _ = killpg(*group, SIGKILL);
+        }
     }
 }
 
@@ -576,4 +601,22 @@ fn open_terminal() -> (File, File, CString) {
     let path = ttyname(&pty.slave).expect("the terminal's name");
     let path = CString::new(path.as_os_str().as_bytes()).expect("a path without NUL");
     (File::from(pty.master), File::from(pty.slave), path)
+}
+
+#[test]
+fn a_test_that_fails_half_way_leaves_nothing_running() {
+    let mut group = None;
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut program = Program::start(env!("CARGO_BIN_EXE_complex"), &["--time-scale", "0.05"]);
+        group = Some(program.pid());
+        program.wait_for("run: waiting");
+        panic!("a test failing between start and finish");
+    }));
+    assert!(failed.is_err());
+    let group = group.expect("the program started");
+    assert!(
+        live_members(group).is_empty(),
+        "left: {:?}",
+        live_members(group)
+    );
 }
