@@ -312,8 +312,8 @@ impl Signals {
                 // counts. A Ctrl+C that comes before the exit still tells the
                 // caller (see `exit_code`). And the process may be stuck
                 // writing out its last lines to a stderr nobody reads (a
-                // terminal paused with Ctrl+S): the third signal must get
-                // the user out of that wait too.
+                // pipe into `less` left at a prompt): the third signal must
+                // get the user out of that wait too.
                 let number = state.received;
                 let forced = matches!(state.decide(signal).kind, Loudness::Forced);
                 drop(state);
