@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nix::unistd::Pid;
 
-use crate::util::{live_members, Program, SIGINT};
+use crate::util::{members_left_after, Program, SIGINT};
 
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
 
@@ -95,13 +95,9 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
         group > 1,
         "a process group of the program's own: {started:?}"
     );
-    let give_up = std::time::Instant::now() + Duration::from_secs(5);
-    while !live_members(Pid::from_raw(group)).is_empty() {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "processes of the program's group {group} are left: {:?}",
-            live_members(Pid::from_raw(group))
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let left = members_left_after(Pid::from_raw(group), Duration::from_secs(5));
+    assert!(
+        left.is_empty(),
+        "processes of the program's group {group} are left: {left:?}"
+    );
 }
