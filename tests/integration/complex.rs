@@ -122,11 +122,21 @@ fn ctrl_c_typed_on_a_real_terminal() {
 #[test]
 fn ctrl_c_during_an_update() {
     let mut program = start(&[]);
-    program.wait_for_new("| worker-2 | main | graceful::worker | DEBUG | update 1: begin");
+    let pid = worker_pid(&mut program, "worker-2");
+    program.wait_for("| worker-2 | main | graceful::worker | DEBUG | update 1: begin");
+    // Held (SIGSTOP) until the interrupt has been taken, so the Ctrl+C lands
+    // in the middle of worker-2's update however short the machine makes it.
+    kill(pid, SIGSTOP).expect("hold worker-2");
     program.signal_group(SIGINT);
+    program.wait_for("run: end; interrupted");
+    kill(pid, SIGCONT).expect("release worker-2");
     let run = program.finish();
     assert_clean_stop(&run);
-    run.assert_in_order(&["update 1: begin", "run: end; interrupted", "update 1: end"]);
+    run.assert_in_order(&[
+        "| worker-2 | main | graceful::worker | DEBUG | update 1: begin",
+        "run: end; interrupted",
+        "| worker-2 | main | graceful::worker | DEBUG | update 1: end",
+    ]);
     // Within each process time never goes back, and the announcement of the
     // stop comes before any worker's "stopped", though another process
     // writes those.
