@@ -52,7 +52,7 @@ pub fn record_step(what: impl Into<String>) {
 }
 
 /// The step last recorded.
-pub fn current_step() -> String {
+fn current_step() -> String {
     let step = lock(&STEP);
     if step.is_empty() {
         "beginning".to_owned()

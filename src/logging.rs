@@ -34,6 +34,13 @@
 //! `write`, so lines of different processes never interleave mid-line
 //! (writes of up to 4 KiB to a pipe are atomic).
 //!
+//! Across processes there is no shared order: the parent and a worker each
+//! have their own queue and writer. Where one process's line is the cause
+//! of another's (the manager's "stopping the workers" and the workers'
+//! `stopped`; a worker's `started` and the manager's "worker-1 started"),
+//! the cause is written out with [`write_out_before_acting`] before the
+//! other process can hear of it.
+//!
 //! # Colour
 //!
 //! Levels are coloured (ERROR and WARN stand out, DEBUG is dimmed) and the
@@ -107,9 +114,20 @@ pub fn init(program: &str, process: &str) {
     }
 }
 
+/// How long [`write_out_before_acting`] waits for a slow stderr.
+const BEFORE_ACTING: Duration = Duration::from_millis(100);
+
+/// Writes out every line logged so far, before an action that another
+/// process will answer (see "Order and time" above), so the answer cannot
+/// reach the log first. Waits at most 100 ms: a stderr that nobody reads
+/// must not hold up the action, which then goes on with its line queued.
+pub fn write_out_before_acting() {
+    let _ = flush(BEFORE_ACTING);
+}
+
 /// Waits until every line logged so far has been written, for at most
 /// `within`; returns whether it got there. Logging goes on afterwards.
-pub fn flush(within: Duration) -> bool {
+fn flush(within: Duration) -> bool {
     let Some(logger) = LOGGER.get() else {
         return true;
     };

@@ -304,34 +304,25 @@ impl Signals {
 
     /// Handles one signal: runs on the `signals` thread, once per signal.
     pub fn on_signal(&self, signal: Signal) {
-        let (number, said) = {
+        let (number, said, finished) = {
             let mut state = self.lock();
             state.received += 1;
-            if state.finished {
-                // Nothing is logged after `main: end`, but the signal still
-                // counts. A Ctrl+C that comes before the exit still tells the
-                // caller (see `exit_code`). And the process may be stuck
-                // writing out its last lines to a stderr nobody reads (a
-                // pipe into `less` left at a prompt): the third signal must
-                // get the user out of that wait too.
-                let number = state.received;
-                let forced = matches!(state.decide(signal).kind, Loudness::Forced);
-                drop(state);
-                if forced {
-                    (self.escape)(&format!("signal #{number} ({signal}) forced the exit"));
-                }
-                return;
-            }
-            (state.received, state.decide(signal))
+            (state.received, state.decide(signal), state.finished)
         };
-        // Logged after the lock is released, and after acting: the log never
-        // stands between a signal and its effect.
+        // After `main: end` nothing is logged, but the signal still counts:
+        // a Ctrl+C tells the caller (see `exit_code`), and the third one must
+        // still get the user out of the last wait, for the final lines to
+        // reach a stderr nobody reads (a pipe into `less` left at a prompt).
+        if finished && !matches!(said.kind, Loudness::Forced) {
+            return;
+        }
+        // Logged outside the lock: a log call only queues its line, so it
+        // never stands between a signal and its effect.
         let line = format!("signal #{number}: {signal}{}", said.text);
         match said.kind {
             Loudness::Info => info!("{line}"),
             Loudness::Interrupting => {
-                // The log queue never blocks, so logging first costs the
-                // interrupt nothing, and keeps cause before effect.
+                // Logged first, so the log shows the cause before its effects.
                 info!("{line}");
                 self.lock().trigger.pull();
             }

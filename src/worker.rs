@@ -67,10 +67,6 @@ pub const PARENT_GONE_GRACE: Duration = Duration::from_secs(1);
 /// How long a worker's last log lines may take to reach a slow stderr.
 const LOG_GRACE: Duration = Duration::from_secs(1);
 
-/// How long a start line ("bootstrapped", "started") may wait for stderr
-/// before the worker reports to its parent anyway.
-const REPORT_FLUSH: Duration = Duration::from_millis(100);
-
 /// How a worker is started.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerOptions {
@@ -143,12 +139,10 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
         return ExitCode::from(exit_code::START_FAILED);
     }
     let pid = std::process::id();
-    // Said, and written out, before the parent hears of it: the parent's
-    // "worker-1 bootstrapped" line is the effect and must come after ours
-    // in the log, though another process writes it. The flush is bounded,
-    // so a stderr that nobody reads cannot hold up the start.
+    // Written out before the parent hears of it: the parent's "worker-1
+    // bootstrapped" line is the effect and must come after ours in the log.
     info!("bootstrapped (pid {pid})");
-    logging::flush(REPORT_FLUSH);
+    logging::write_out_before_acting();
     if protocol::send(&mut out, &Report::Bootstrapped { pid }).is_err() {
         return parent_gone_at_start();
     }
@@ -166,7 +160,7 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
     }
     let mut manager = DummyManager::new(options.time_scale);
     info!("started");
-    logging::flush(REPORT_FLUSH);
+    logging::write_out_before_acting();
     if protocol::send(&mut out, &Report::Started).is_err() {
         return parent_gone_at_start();
     }

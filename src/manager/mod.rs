@@ -63,9 +63,6 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every worker must have updated within this time.
 pub const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long an announcement may wait for stderr before the action goes on.
-const ANNOUNCE_FLUSH: Duration = Duration::from_millis(100);
-
 /// What to run, and how many.
 #[derive(Clone, Debug)]
 pub struct ManagerConfig {
@@ -164,10 +161,10 @@ impl MultiProcessManager {
             state.phase = Phase::Starting;
         }
         let began = Instant::now();
-        // Written out before the first spawn, like "stopping the workers":
-        // the workers' own lines must not come before it.
+        // Written out before the first spawn: the workers' own lines must
+        // not come before it.
         info!("manager: starting {} workers", self.config.workers);
-        logging::flush(ANNOUNCE_FLUSH);
+        logging::write_out_before_acting();
         match self.bring_up(began) {
             Ok(()) => {
                 self.shared.lock().phase = Phase::Running;
@@ -283,12 +280,10 @@ impl MultiProcessManager {
                 Phase::Starting | Phase::Running => state.phase = Phase::Stopping,
             }
         }
-        // Said, and written out, before it is done: the workers' "stopped"
-        // lines are written by other processes, and must come after it in
-        // the log, as effects follow their cause. The flush is bounded, so a
-        // stderr that nobody reads cannot hold up the stop.
+        // Written out before it is done: the workers' "stopped" lines are
+        // written by other processes, and must come after it in the log.
         info!("manager: stopping the workers");
-        logging::flush(ANNOUNCE_FLUSH);
+        logging::write_out_before_acting();
         let queued = {
             let mut state = self.shared.lock();
             state.stop_trigger.pull();

@@ -8,8 +8,8 @@ use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
 use crate::util::{
-    bootstrapped_pid, run_to_end, then_complex_stop, Finished, Program, SIGCONT, SIGINT, SIGKILL,
-    SIGSTOP, SIGTERM,
+    pid_in, run_to_end, then_complex_stop, Finished, Program, SIGCONT, SIGINT, SIGKILL, SIGSTOP,
+    SIGTERM,
 };
 
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -43,37 +43,35 @@ fn assert_workers_logged(run: &Finished) {
     );
 }
 
-/// The pid in the manager's "spawned worker-N (pid P)" line.
-fn spawned_pid(line: &str) -> Pid {
-    let pid = line
-        .rsplit_once("(pid ")
-        .and_then(|(_, rest)| rest.trim_end_matches(')').parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {line:?}"));
-    Pid::from_raw(pid)
+/// Presses Ctrl+C (to the whole group) while worker `held` is stopped with
+/// SIGSTOP, and lets it go on once the parent has logged `taken`. The
+/// worker cannot move on meanwhile, so the Ctrl+C lands in the stage the
+/// test chose, however fast or loaded the machine.
+fn ctrl_c_while_holding(program: &mut Program, held: Pid, taken: &str) {
+    kill(held, SIGSTOP).expect("hold the worker");
+    program.signal_group(SIGINT);
+    program.wait_for(taken);
+    kill(held, SIGCONT).expect("let the worker go on");
 }
 
 /// The pid a worker reported in its "bootstrapped" line.
 pub fn worker_pid(program: &mut Program, worker: &str) -> Pid {
-    let line = program.wait_for(&format!(
+    pid_in(&program.wait_for(&format!(
         "| {worker} | main | graceful::worker | INFO  | bootstrapped (pid "
-    ));
-    let pid = bootstrapped_pid(&line).unwrap_or_else(|| panic!("no pid in {line:?}"));
-    Pid::from_raw(pid)
+    )))
 }
 
 #[test]
 fn ctrl_c_during_the_manager_start() {
-    // The Ctrl+C must land while the manager is starting, however fast or
-    // loaded the machine: sixteen workers make that start long, and
-    // worker-1, held with SIGSTOP from its spawn, keeps it from ending
-    // until the parent has seen the signal.
+    // Sixteen workers make the manager's start long, and worker-1, held
+    // from its spawn, keeps it from ending before the parent has the signal.
     let mut program = start(&["--workers", "16"]);
-    let line = program.wait_for("manager: spawned worker-1 (pid ");
-    let held = spawned_pid(&line);
-    kill(held, SIGSTOP).expect("hold worker-1");
-    program.signal_group(SIGINT);
-    program.wait_for("| main | signals | graceful::signals | WARN  | signal #1");
-    kill(held, SIGCONT).expect("release worker-1");
+    let worker_1 = pid_in(&program.wait_for("manager: spawned worker-1 (pid "));
+    ctrl_c_while_holding(
+        &mut program,
+        worker_1,
+        "| main | signals | graceful::signals | WARN  | signal #1",
+    );
     let run = program.finish();
     assert_clean_stop(&run);
     run.assert_in_order(&[
@@ -122,14 +120,11 @@ fn ctrl_c_typed_on_a_real_terminal() {
 #[test]
 fn ctrl_c_during_an_update() {
     let mut program = start(&[]);
-    let pid = worker_pid(&mut program, "worker-2");
+    let worker_2 = worker_pid(&mut program, "worker-2");
     program.wait_for("| worker-2 | main | graceful::worker | DEBUG | update 1: begin");
-    // Held (SIGSTOP) until the interrupt has been taken, so the Ctrl+C lands
-    // in the middle of worker-2's update however short the machine makes it.
-    kill(pid, SIGSTOP).expect("hold worker-2");
-    program.signal_group(SIGINT);
-    program.wait_for("run: end; interrupted");
-    kill(pid, SIGCONT).expect("release worker-2");
+    // Held in the middle of its update, however short a busy machine makes
+    // it (workers size their work by timing themselves).
+    ctrl_c_while_holding(&mut program, worker_2, "run: end; interrupted");
     let run = program.finish();
     assert_clean_stop(&run);
     run.assert_in_order(&[

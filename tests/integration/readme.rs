@@ -29,9 +29,8 @@ use std::thread;
 use std::time::Duration;
 
 use nix::sys::signal::kill;
-use nix::unistd::Pid;
 
-use crate::util::{bootstrapped_pid, Finished, Program, SIGINT, SIGKILL, SIGTERM};
+use crate::util::{pid_in, Finished, Program, SIGINT, SIGKILL, SIGTERM};
 
 fn readme() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
@@ -220,8 +219,7 @@ fn run_check(check: &Check) -> Finished {
                 let line = program.wait_for(&format!(
                     "| {name} | main | graceful::worker | INFO  | bootstrapped (pid "
                 ));
-                let pid = bootstrapped_pid(&line).unwrap_or_else(|| panic!("no pid in {line:?}"));
-                kill(Pid::from_raw(pid), SIGKILL).expect("kill the worker");
+                kill(pid_in(&line), SIGKILL).expect("kill the worker");
             }
             other => panic!("unknown action {other}"),
         }

@@ -87,14 +87,14 @@ impl<'a> LogLine<'a> {
     }
 }
 
-/// The pid a worker reported in its "bootstrapped (pid N)" line.
-pub fn bootstrapped_pid(line: &str) -> Option<i32> {
-    let message = LogLine::parse(line)?.message;
-    message
-        .strip_prefix("bootstrapped (pid ")?
-        .trim_end_matches(')')
-        .parse()
-        .ok()
+/// The pid at the end of a log line that ends in "(pid N)": a worker's
+/// "bootstrapped (pid N)", the manager's "spawned worker-1 (pid N)".
+pub fn pid_in(line: &str) -> Pid {
+    LogLine::parse(line)
+        .and_then(|line| line.message.rsplit_once("(pid "))
+        .and_then(|(_, rest)| rest.trim_end_matches(')').parse().ok())
+        .map(Pid::from_raw)
+        .unwrap_or_else(|| panic!("no pid in {line:?}"))
 }
 
 /// A running program and the log lines it has printed so far.
