@@ -99,8 +99,7 @@ pub fn abandon(why: &str) -> ! {
     // Nothing after the ERROR: the stop still running in other threads is
     // abandoned, and what it would log now (a worker died: we killed it)
     // would only mislead.
-    let log = logging::close();
+    logging::finish(LOG_GRACE);
     children::kill_and_reap_all();
-    log.write_out(LOG_GRACE);
     std::process::exit(i32::from(exit_code::SHUTDOWN_ABANDONED))
 }

@@ -10,59 +10,67 @@
 //! ```
 //!
 //! timestamp (UTC, milliseconds) | process | thread | target | level | message.
+//! The pieces come from crates: `env_logger` reads the `RUST_LOG` filter,
+//! `anstyle` names the colours, `anstream` decides whether this stderr
+//! wants them, `jiff` prints the time. What is ours is the writer thread.
 //!
 //! # Why a writer thread
 //!
-//! Writing to stderr can block: a terminal paused with Ctrl+S, a pipe whose
-//! reader went to sleep (`| less` waiting at a prompt), a full journald
-//! socket. If the thread that handles Ctrl+C wrote its own "interrupting"
-//! line, a blocked stderr would block the interrupt, and with it the whole
-//! shutdown; if the stop-deadline watchdog wrote its ERROR first, the
-//! deadline would never fire. So a log call only *queues* its line, and one
-//! `log-writer` thread does the writing. A blocked stderr then blocks that
-//! thread alone. Lines wait in the queue, in order, until stderr drains;
-//! past [`MAX_QUEUED_BYTES`] new records are counted and dropped instead
-//! (the count is logged once the queue has room), so memory stays bounded
-//! even if stderr never drains.
+//! Writing to stderr can block: a pipe whose reader went to sleep (`| less`
+//! waiting at a prompt), a full journald socket. If the thread that handles
+//! Ctrl+C wrote its own "interrupting" line, a blocked stderr would block the
+//! interrupt, and with it the whole shutdown; if the stop-deadline watchdog
+//! wrote its ERROR first, the deadline would never fire. So a log call only
+//! *queues* its line, and one `log-writer` thread does the writing. A blocked
+//! stderr then blocks that thread alone.
+//!
+//! A log call takes no lock: it formats its line, counts its bytes with an
+//! atomic and hands it to a channel. So no thread ever waits for another one
+//! that is formatting, allocating or writing. Lines wait in the queue, in
+//! order, until stderr drains; past [`MAX_QUEUED_BYTES`] new records are
+//! dropped and counted instead, and the count is logged as a line of its own
+//! as soon as there is room, so memory stays bounded even if stderr never
+//! drains, and nothing is lost in silence.
 //!
 //! # Order and time
 //!
-//! Each record takes its timestamp and its place in the queue under one
-//! lock, so within a process the log is in the order things were logged,
-//! and its time never goes backwards (a wall clock stepped back by NTP is
-//! held at the last time shown). Each line is handed to stderr in a single
+//! Within a process the log is in the order things were logged, and the
+//! writer never lets time go backwards (two threads can take their
+//! timestamps in one order and queue their lines in the other; a wall clock
+//! stepped back by NTP does the same): a line older than the one before it
+//! shows the earlier line's time. Each line is handed to stderr in a single
 //! `write`, so lines of different processes never interleave mid-line
 //! (writes of up to 4 KiB to a pipe are atomic).
 //!
 //! Across processes there is no shared order: the parent and a worker each
 //! have their own queue and writer. Where one process's line is the cause
 //! of another's (the manager's "stopping the workers" and the workers'
-//! `stopped`; a worker's `started` and the manager's "worker-1 started"),
-//! the cause is written out with [`write_out_before_acting`] before the
-//! other process can hear of it.
+//! `stopped`), the cause is written out with [`write_out_before_acting`]
+//! before the other process can hear of it.
 //!
 //! # Colour
 //!
 //! Levels are coloured (ERROR and WARN stand out, DEBUG is dimmed) and the
 //! process column tells the parent from its workers, when stderr is a
-//! terminal. Never in a file or a pipe; off when `NO_COLOR` is set (see
-//! no-color.org); `RUST_LOG_STYLE=always|never` forces it either way, as
-//! for any `env_logger` program.
+//! terminal that wants colour. `anstream` decides, with the conventions
+//! every tool shares: not in a file or a pipe, not with `NO_COLOR` or
+//! `TERM=dumb`, always with `CLICOLOR_FORCE`. `RUST_LOG_STYLE=always|never`
+//! forces it either way, as for any `env_logger` program.
 
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use anstream::ColorChoice;
+use anstyle::{AnsiColor, Style};
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{Level, Log, Metadata, Record};
 
-use crate::lock;
-
 /// How much log text may wait for a blocked stderr before new records are
-/// dropped (and counted). Heavy DEBUG logging fills it in hours, not seconds.
-pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
+/// dropped (and counted): a few minutes of heavy DEBUG logging.
+pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 
 /// The filter when `RUST_LOG` is not set: the library and the program
 /// `program` log at DEBUG, every other crate at WARN. `RUST_LOG` replaces
@@ -81,13 +89,10 @@ pub fn init(program: &str, process: &str) {
     .build();
     let max_level = filter.filter();
     let (lines, queue) = channel::unbounded();
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let writer = {
-        let queued_bytes = queued_bytes.clone();
-        thread::Builder::new()
-            .name("log-writer".into())
-            .spawn(move || write_lines(&queue, &queued_bytes))
-    };
+    let colour = colour_wanted();
+    let writer = thread::Builder::new()
+        .name("log-writer".into())
+        .spawn(move || write_lines(&queue, colour));
     let writer = match writer {
         Ok(writer) => writer,
         Err(cause) => {
@@ -100,15 +105,10 @@ pub fn init(program: &str, process: &str) {
     let logger = LOGGER.get_or_init(|| Logger {
         filter,
         process: process.to_owned(),
-        colour: colour_wanted(),
-        queue: Mutex::new(Queue {
-            lines: Some(lines),
-            last_time: UNIX_EPOCH,
-            dropped: 0,
-        }),
-        queued_bytes,
+        colour,
+        lines,
+        writer: Mutex::new(Some(writer)),
     });
-    *lock(&WRITER) = Some(writer);
     if log::set_logger(logger).is_ok() {
         log::set_max_level(max_level);
     }
@@ -122,98 +122,57 @@ const BEFORE_ACTING: Duration = Duration::from_millis(100);
 /// reach the log first. Waits at most 100 ms: a stderr that nobody reads
 /// must not hold up the action, which then goes on with its line queued.
 pub fn write_out_before_acting() {
-    let _ = flush(BEFORE_ACTING);
+    if let Some(logger) = LOGGER.get() {
+        let _ = logger.written_out(BEFORE_ACTING, false);
+    }
 }
 
-/// Waits until every line logged so far has been written, for at most
-/// `within`; returns whether it got there. Logging goes on afterwards.
-fn flush(within: Duration) -> bool {
+/// The last call: takes no more records (so the line just logged is this
+/// process's last, whatever other threads do next), writes out what is
+/// queued within `within`, and joins the writer thread. Returns whether
+/// everything was written; if stderr stayed blocked, the writer is left
+/// behind for `exit` to end, and the lines still queued are lost.
+pub fn finish(within: Duration) -> bool {
     let Some(logger) = LOGGER.get() else {
         return true;
     };
-    let (done, written) = channel::bounded(1);
-    if let Some(lines) = &lock(&logger.queue).lines {
-        let _ = lines.send(Message::Flush(done));
-    } else {
-        return true;
+    CLOSED.store(true, Ordering::SeqCst);
+    if !logger.written_out(within, true) {
+        return false;
     }
-    written.recv_timeout(within).is_ok()
-}
-
-/// The last call: takes no more records (nothing is printed after it, not
-/// even by another thread), writes out what is queued within `within`, and
-/// joins the writer thread. Returns whether everything was written; if
-/// stderr stayed blocked, the writer is left behind for `exit` to end.
-pub fn finish(within: Duration) -> bool {
-    close().write_out(within)
-}
-
-/// The first half of [`finish`]: from now on every record is dropped, so
-/// the line just logged is this process's last, whatever other threads do
-/// next. Writing out what is queued is left to [`Closed::write_out`], so the
-/// caller can do urgent work (kill the workers) in between.
-pub fn close() -> Closed {
-    let written = LOGGER.get().and_then(|logger| {
-        // Taking the sender closes the queue: the writer ends once it is empty.
-        let lines = lock(&logger.queue).lines.take()?;
-        let (done, written) = channel::bounded(1);
-        let _ = lines.send(Message::Flush(done));
-        Some(written)
-    });
-    Closed { written }
-}
-
-/// A closed log whose last lines may still be on their way to stderr.
-#[derive(Debug)]
-#[must_use = "the queued lines are written out only by `write_out`"]
-pub struct Closed {
-    /// Answered by the writer once the last queued line is written; `None`
-    /// if logging was never set up or was already closed.
-    written: Option<Receiver<()>>,
-}
-
-impl Closed {
-    /// Waits until the queued lines are written, for at most `within`, then
-    /// joins the writer thread. Returns whether everything was written.
-    pub fn write_out(self, within: Duration) -> bool {
-        let Some(written) = self.written else {
-            return true;
-        };
-        if written.recv_timeout(within).is_err() {
-            return false;
-        }
-        if let Some(writer) = lock(&WRITER).take() {
-            let _ = writer.join();
-        }
-        true
+    if let Some(writer) = crate::lock(&logger.writer).take() {
+        let _ = writer.join();
     }
+    true
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
-static WRITER: Mutex<Option<JoinHandle<()>>> = Mutex::new(None);
+/// Set by [`finish`]: every record from then on is dropped.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+/// Bytes queued and not yet written (the writer takes them off).
+static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
+/// Records dropped since the queue was last below its limit.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 struct Logger {
     filter: env_logger::Logger,
     process: String,
     colour: bool,
-    queue: Mutex<Queue>,
-    /// Bytes queued and not yet written; shared with the writer thread.
-    queued_bytes: Arc<AtomicUsize>,
-}
-
-struct Queue {
-    /// `None` once [`finish`] has run.
-    lines: Option<Sender<Message>>,
-    /// The timestamp of the last line queued.
-    last_time: SystemTime,
-    /// Records dropped since the queue was last below its limit.
-    dropped: u64,
+    lines: Sender<Message>,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 enum Message {
-    Line(Vec<u8>),
-    /// Answered once every line queued before it has been written.
-    Flush(Sender<()>),
+    Line {
+        time: SystemTime,
+        text: String,
+    },
+    /// Answered once every line queued before it has been written; after
+    /// the `last` one, the writer ends (whatever comes later is not written).
+    Flush {
+        done: Sender<()>,
+        last: bool,
+    },
 }
 
 impl Log for Logger {
@@ -222,67 +181,46 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.filter.matches(record) {
+        if !self.filter.matches(record) || CLOSED.load(Ordering::SeqCst) {
             return;
         }
-        // Formatting happens outside the lock; only the timestamp and the
-        // place in the queue are taken under it.
+        let time = SystemTime::now();
         let thread = thread::current();
         let thread = thread.name().unwrap_or("unnamed");
-        let rest = self.columns(thread, record.target(), record.level(), &record.args());
-        let mut queue = lock(&self.queue);
-        let now = SystemTime::now().max(queue.last_time);
-        queue.last_time = now;
-        let Some(lines) = &queue.lines else {
-            return;
-        };
-        let stamp = self.timestamp(now);
-        let size = stamp.len() + rest.len();
-        if self.queued_bytes.load(Ordering::Relaxed) + size > MAX_QUEUED_BYTES {
-            queue.dropped += 1;
+        let text = self.columns(thread, record.target(), record.level(), record.args());
+        if !fits(text.len()) {
+            DROPPED.fetch_add(1, Ordering::SeqCst);
             return;
         }
-        let mut line = Vec::with_capacity(size + 128);
-        if queue.dropped > 0 {
-            let notice = format!(
-                "{} log record(s) dropped: stderr was not being read",
-                queue.dropped
-            );
-            line.extend_from_slice(stamp.as_bytes());
-            line.extend_from_slice(
-                self.columns(thread, module_path!(), Level::Warn, &notice)
-                    .as_bytes(),
-            );
+        let dropped = DROPPED.swap(0, Ordering::SeqCst);
+        if dropped > 0 {
+            let notice = format!("{dropped} log record(s) dropped: stderr was not being read");
+            let notice = self.columns(thread, module_path!(), Level::Warn, &notice);
+            QUEUED_BYTES.fetch_add(notice.len(), Ordering::SeqCst);
+            let _ = self.lines.send(Message::Line { time, text: notice });
         }
-        line.extend_from_slice(stamp.as_bytes());
-        line.extend_from_slice(rest.as_bytes());
-        self.queued_bytes.fetch_add(line.len(), Ordering::Relaxed);
-        if lines.send(Message::Line(line)).is_ok() {
-            queue.dropped = 0;
-        }
+        let _ = self.lines.send(Message::Line { time, text });
     }
 
     fn flush(&self) {}
 }
 
-// ANSI styles, written out: five of them do not need a crate.
-const RESET: &str = "\x1b[0m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const BOLD_RED: &str = "\x1b[1;31m";
-const BOLD_YELLOW: &str = "\x1b[1;33m";
-const GREEN: &str = "\x1b[32m";
-const BOLD_CYAN: &str = "\x1b[1;36m";
-const MAGENTA: &str = "\x1b[35m";
+/// Counts `bytes` into the queue, if they fit under the limit.
+fn fits(bytes: usize) -> bool {
+    let before = QUEUED_BYTES.fetch_add(bytes, Ordering::SeqCst);
+    if before + bytes <= MAX_QUEUED_BYTES {
+        return true;
+    }
+    QUEUED_BYTES.fetch_sub(bytes, Ordering::SeqCst);
+    false
+}
 
 impl Logger {
-    fn timestamp(&self, time: SystemTime) -> String {
-        let text = format_utc(time);
-        if self.colour {
-            format!("{DIM}{text}{RESET}")
-        } else {
-            text
-        }
+    /// Waits until the lines queued so far are written, for at most `within`.
+    fn written_out(&self, within: Duration, last: bool) -> bool {
+        let (done, written) = channel::bounded(1);
+        let flush = Message::Flush { done, last };
+        self.lines.send(flush).is_ok() && written.recv_timeout(within).is_ok()
     }
 
     /// Everything after the timestamp, newline included.
@@ -293,91 +231,89 @@ impl Logger {
         level: Level,
         message: &dyn std::fmt::Display,
     ) -> String {
-        let process = &self.process;
-        if !self.colour {
-            return format!(" | {process} | {thread} | {target} | {level:<5} | {message}\n");
-        }
-        let process_style = if process == "main" {
-            BOLD_CYAN
+        let process = if self.process == "main" {
+            AnsiColor::Cyan.on_default().bold()
         } else {
-            MAGENTA
+            AnsiColor::Magenta.on_default()
         };
         let (level_style, message_style) = match level {
-            Level::Error => (BOLD_RED, BOLD),
-            Level::Warn => (BOLD_YELLOW, ""),
-            Level::Info => (GREEN, ""),
-            Level::Debug | Level::Trace => (DIM, DIM),
+            Level::Error => (AnsiColor::Red.on_default().bold(), Style::new().bold()),
+            Level::Warn => (AnsiColor::Yellow.on_default().bold(), Style::new()),
+            Level::Info => (AnsiColor::Green.on_default(), Style::new()),
+            Level::Debug | Level::Trace => (Style::new().dimmed(), Style::new().dimmed()),
         };
+        let [process, level_style, message_style] =
+            [process, level_style, message_style].map(|style| self.paint(style));
         format!(
-            " | {process_style}{process}{RESET} | {thread} | {target} | \
-             {level_style}{level:<5}{RESET} | {message_style}{message}{RESET}\n"
+            " | {process}{}{process:#} | {thread} | {target} | \
+             {level_style}{level:<5}{level_style:#} | {message_style}{message}{message_style:#}\n",
+            self.process
         )
+    }
+
+    /// `style`, or no style at all when colour is off.
+    fn paint(&self, style: Style) -> Style {
+        if self.colour {
+            style
+        } else {
+            Style::new()
+        }
     }
 }
 
 /// The writer thread: the only code that touches stderr once logging is set
-/// up. A failed write (the reader closed the pipe) loses that line and
-/// nothing else: the program does not depend on being heard.
-fn write_lines(queue: &Receiver<Message>, queued_bytes: &AtomicUsize) {
+/// up. A failed write (the reader closed the pipe, the terminal is gone)
+/// loses that line and nothing else: the program does not depend on being
+/// heard.
+fn write_lines(queue: &Receiver<Message>, colour: bool) {
     let mut stderr = std::io::stderr();
+    let dim = if colour {
+        Style::new().dimmed()
+    } else {
+        Style::new()
+    };
+    let mut shown = SystemTime::UNIX_EPOCH;
+    let mut line = Vec::new();
     for message in queue {
         match message {
-            Message::Line(line) => {
+            Message::Line { time, text } => {
+                shown = shown.max(time);
+                line.clear();
+                let _ = write!(line, "{dim}{}{dim:#}{text}", timestamp(shown));
                 let _ = stderr.write_all(&line);
-                queued_bytes.fetch_sub(line.len(), Ordering::Relaxed);
+                QUEUED_BYTES.fetch_sub(text.len(), Ordering::SeqCst);
             }
-            Message::Flush(done) => {
+            Message::Flush { done, last } => {
                 let _ = done.send(());
+                if last {
+                    return;
+                }
             }
         }
     }
 }
 
+/// `2026-11-25T10:00:00.123Z`: RFC 3339, UTC, to the millisecond.
+fn timestamp(time: SystemTime) -> String {
+    jiff::Timestamp::try_from(time).map_or_else(|_| "(time unknown)".into(), |t| format!("{t:.3}"))
+}
+
+/// Colour only where it is wanted: `RUST_LOG_STYLE` first (the `env_logger`
+/// convention), then `anstream`'s reading of stderr and the environment.
 fn colour_wanted() -> bool {
     match std::env::var("RUST_LOG_STYLE").as_deref() {
         Ok("always") => return true,
         Ok("never") => return false,
         _ => {}
     }
-    if std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()) {
-        return false;
+    let wanted = anstream::AutoStream::choice(&std::io::stderr()) != ColorChoice::Never;
+    #[cfg(windows)]
+    if wanted {
+        // Turns on the console's escape-code processing (Windows 10 and
+        // later), which is off by default for a console program.
+        let _ = anstream::AutoStream::always_ansi(std::io::stderr());
     }
-    std::io::stderr().is_terminal()
-}
-
-/// `2026-11-25T10:00:00.123Z`: UTC, to the millisecond.
-fn format_utc(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days(seconds / 86_400);
-    let in_day = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) of the Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468; // days since 0000-03-01
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    wanted
 }
 
 #[cfg(test)]
@@ -386,13 +322,12 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_with_milliseconds() {
-        assert_eq!(format_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let time = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        assert_eq!(format_utc(time), "2023-11-14T22:13:20.123Z");
-        let leap_day = UNIX_EPOCH + Duration::from_secs(1_709_164_800);
-        assert_eq!(format_utc(leap_day), "2024-02-29T00:00:00.000Z");
-        let new_year = UNIX_EPOCH + Duration::from_secs(1_798_761_599);
-        assert_eq!(format_utc(new_year), "2026-12-31T23:59:59.000Z");
+        assert_eq!(
+            timestamp(SystemTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000Z"
+        );
+        let time = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(timestamp(time), "2023-11-14T22:13:20.123Z");
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn a_terminal_gets_coloured_levels_and_processes() {
     for (what, styled) in [
         ("INFO in green", "\x1b[32mINFO "),
         ("DEBUG dimmed", "\x1b[2mDEBUG"),
-        ("the parent in bold cyan", "\x1b[1;36mmain\x1b[0m"),
+        ("the parent in bold cyan", "\x1b[1m\x1b[36mmain\x1b[0m"),
         ("a worker in magenta", "\x1b[35mworker-1\x1b[0m"),
     ] {
         assert!(text.contains(styled), "no {what} on a terminal:\n{text:?}");

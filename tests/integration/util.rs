@@ -554,6 +554,9 @@ pub fn run_in_terminal_window(
         .env_remove("RUST_LOG")
         .env_remove("RUST_LOG_STYLE")
         .env_remove("NO_COLOR")
+        // A terminal window's own TERM, whatever the test runner has (CI
+        // often has none, and no TERM means no colour).
+        .env("TERM", "xterm-256color")
         .envs(env.iter().copied())
         .stdin(Stdio::from(theirs.try_clone().expect("a second handle")))
         .stdout(Stdio::from(theirs.try_clone().expect("a third handle")))
