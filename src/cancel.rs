@@ -2,9 +2,9 @@
 //!
 //! The whole program uses one idea to say "stop waiting": a channel that can
 //! carry no message. Its receivers can never get a value, so the only thing
-//! that can happen to them is that the channel *disconnects*, when the last
-//! sender is dropped. A disconnected channel is ready for every receiver,
-//! now and forever after, so one drop is a broadcast:
+//! that can happen to them is that the channel *disconnects*, when its
+//! sender, the [`Trigger`], is dropped. A disconnected channel is ready for
+//! every receiver, now and forever after, so one drop is a broadcast:
 //!
 //! * it wakes a thread blocked in `recv` or in a `crossbeam::select!` arm,
 //!   without polling and without spending CPU while nothing happens;
@@ -12,25 +12,25 @@
 //! * it needs no lock and no flag next to the channel.
 //!
 //! The program's interrupt is one such pair (see [`crate::signals`]), so are
-//! the manager's "stop has begun" and service-1's "end your loop".
+//! the manager's "stop has begun" and service-1's "end your loops".
 //!
 //! ```
 //! use std::time::Duration;
 //! use crossbeam::select;
 //! use graceful::cancel;
 //!
-//! let (mut trigger, cancelled) = cancel::pair();
+//! let (trigger, cancelled) = cancel::pair();
 //! let worker = std::thread::spawn(move || {
 //!     let mut rounds = 0;
 //!     loop {
 //!         select! {
-//!             // Ready only once the trigger is pulled; never busy-waits.
+//!             // Ready only once the trigger is dropped; never busy-waits.
 //!             recv(cancelled) -> _ => return rounds,
 //!             default(Duration::from_millis(1)) => rounds += 1,
 //!         }
 //!     }
 //! });
-//! trigger.pull();
+//! drop(trigger); // pulls it: every receiver wakes
 //! assert!(worker.join().is_ok());
 //! ```
 
@@ -41,38 +41,16 @@ use crossbeam::channel::{self, Receiver, Sender};
 #[derive(Debug)]
 pub enum Never {}
 
-/// The receiving side: ready (disconnected) once its [`Trigger`] is pulled
-/// or dropped. Clone it for every thread that waits.
-pub type Cancelled = Receiver<Never>;
+/// The sending side: dropping it cancels every receiver.
+pub type Trigger = Sender<Never>;
 
-/// The sending side. Pulling it, or dropping it, cancels every receiver.
-#[derive(Debug)]
-pub struct Trigger {
-    sender: Option<Sender<Never>>,
-}
+/// The receiving side: ready (disconnected) once its [`Trigger`] is
+/// dropped. Clone it for every thread that waits.
+pub type Cancelled = Receiver<Never>;
 
 /// A new trigger and the receiver it cancels.
 pub fn pair() -> (Trigger, Cancelled) {
-    let (sender, receiver) = channel::bounded(0);
-    (
-        Trigger {
-            sender: Some(sender),
-        },
-        receiver,
-    )
-}
-
-impl Trigger {
-    /// Cancels every receiver (the same as dropping the trigger, but says so
-    /// where it happens). Pulling it again does nothing.
-    pub fn pull(&mut self) {
-        self.sender = None;
-    }
-
-    /// Has it been pulled?
-    pub fn is_pulled(&self) -> bool {
-        self.sender.is_none()
-    }
+    channel::bounded(0)
 }
 
 /// Has `cancelled` been cancelled? For code that must decide without
@@ -89,21 +67,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pulling_cancels_every_receiver_now_and_later() {
-        let (mut trigger, cancelled) = pair();
+    fn dropping_the_trigger_cancels_every_receiver_now_and_later() {
+        let (trigger, cancelled) = pair();
         let other = cancelled.clone();
         assert!(!is_cancelled(&cancelled));
-        trigger.pull();
-        assert!(trigger.is_pulled());
+        drop(trigger);
         assert!(is_cancelled(&cancelled));
         assert!(is_cancelled(&other));
         assert!(is_cancelled(&cancelled.clone()));
-    }
-
-    #[test]
-    fn dropping_the_trigger_cancels_too() {
-        let (trigger, cancelled) = pair();
-        drop(trigger);
-        assert!(is_cancelled(&cancelled));
     }
 }

@@ -1,20 +1,37 @@
 //! Failures: reasons to stop that come from inside the program, not from a
-//! signal.
+//! signal: a worker process that died, a thread that panicked.
 //!
-//! A worker process that dies cannot be fixed by the code that notices it (a
-//! collector thread deep inside the manager), and that code must not stop the
-//! application itself: only the lifecycle knows the stop order. So it reports
-//! the failure here, and the run stage, which waits for "interrupt *or*
-//! failure", wakes up and runs the same graceful stop as for Ctrl+C. A panic in any
-//! thread is reported here too, by the hook in [`crate::panics`].
+//! The code that notices a failure (a collector thread deep inside the
+//! manager, the panic hook) must not stop the application itself: only the
+//! lifecycle knows the stop order. So it reports the failure through a
+//! [`FailureReporter`], and the run stage, which waits for "interrupt *or*
+//! failure", wakes up and runs the same graceful stop as for Ctrl+C.
+//!
+//! # Panics
+//!
+//! By default a panic in a spawned thread prints a message in its own format
+//! and ends that thread only; the rest of the program carries on without it
+//! (a busy loop that no longer runs, a caller waiting for a result that will
+//! never come), and nobody is told. So `main` installs one panic hook, the
+//! way it installs one signal handler. For every panic, in any thread, the
+//! hook logs it once, at ERROR, with the thread's name, the place and the
+//! message, and reports a [`Failure::Panicked`]: the program stops in order
+//! and exits with code 7.
+//!
+//! Code that expects a panic and deals with it (the lifecycle turns a
+//! panicking `start` into a failed start) runs it inside [`catch`]: the hook
+//! still logs it, but leaves the reporting to that code.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
 
 use crossbeam::channel::Sender;
-use log::warn;
+use log::{error, warn};
 
-use crate::exit_code::Outcome;
+use crate::ending::Outcome;
+use crate::signals::{Signals, Stage};
 
 /// What went wrong, in words a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,21 +73,116 @@ impl std::fmt::Display for Failure {
 #[derive(Clone, Debug)]
 pub struct FailureReporter {
     pub(crate) failures: Sender<Failure>,
-    /// Set while the application starts.
-    pub(crate) starting: Arc<AtomicBool>,
+    /// Asked what the program is doing, to say what the failure does now.
+    pub(crate) signals: &'static Signals,
 }
 
 impl FailureReporter {
     /// Tells the application to stop because of `failure`. Never blocks.
     pub fn report(&self, failure: Failure) {
-        if self.starting.load(Ordering::SeqCst) {
-            // Start is shielded: it runs to its end, failure or not, because a
-            // half-done start is harder to undo than a finished one. Say so
-            // now, not only when start is over.
+        if self.signals.stage() == Stage::Starting {
+            // Start is shielded: it runs to its end, failure or not, for the
+            // same reason as for a Ctrl+C. Say so now, not only when start
+            // is over.
             warn!("{failure} during start; start runs to its end, then the program stops");
         }
         // The application keeps the receiving end until it exits, so this
         // cannot fail while anyone is left to care.
         let _ = self.failures.send(failure);
+    }
+
+    /// Reports a panic of the current thread that [`catch`] stopped, as the
+    /// hook does for one nobody caught.
+    pub fn report_panic(&self) {
+        let thread = thread::current().name().unwrap_or("unnamed").to_owned();
+        self.report(Failure::Panicked { thread });
+    }
+}
+
+thread_local! {
+    /// How many [`catch`] calls are running on this thread.
+    static CATCHING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Replaces the default panic hook. With `failures`, each panic that no
+/// [`catch`] handles is also reported there; worker processes pass `None`,
+/// because they tell their parent themselves (see [`crate::worker`]).
+pub fn install_panic_hook(failures: Option<FailureReporter>) {
+    panic::set_hook(Box::new(move |info| {
+        let thread = thread::current().name().unwrap_or("unnamed").to_owned();
+        let place = info
+            .location()
+            .map_or_else(String::new, |place| format!(" at {place}"));
+        error!(
+            "thread '{thread}' panicked{place}: {}",
+            message(info.payload())
+        );
+        if let (0, Some(failures)) = (CATCHING.get(), &failures) {
+            failures.report(Failure::Panicked { thread });
+        }
+    }));
+}
+
+/// A panic that [`catch`] stopped, with its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panicked {
+    /// The panic's payload if it was a string, else a placeholder.
+    pub message: String,
+}
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "panicked: {}", self.message)
+    }
+}
+
+impl std::error::Error for Panicked {}
+
+/// Runs `work`, turning a panic inside it into `Err(Panicked)`; the caller
+/// takes it from there (the hook logs it, and reports nothing).
+///
+/// `AssertUnwindSafe` is sound here for the same reason the crate's `lock`
+/// helper is: the state `work` can leave behind is either thrown away with
+/// the failed part or consistent after every statement.
+pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, Panicked> {
+    CATCHING.set(CATCHING.get() + 1);
+    let result = panic::catch_unwind(AssertUnwindSafe(work));
+    CATCHING.set(CATCHING.get() - 1);
+    result.map_err(|payload| Panicked {
+        message: message(payload.as_ref()),
+    })
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a
+/// `String`; anything else has no message we can show).
+fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catch_returns_the_value_or_the_panic_message() {
+        assert_eq!(catch(|| 7), Ok(7));
+        let number = 3;
+        let caught = catch(|| -> u32 { panic!("broke at {number}") });
+        assert_eq!(caught.map_err(|p| p.message), Err("broke at 3".to_owned()));
+        let plain = catch(|| -> u32 { panic!("plain") });
+        assert_eq!(plain.map_err(|p| p.message), Err("plain".to_owned()));
+    }
+
+    #[test]
+    fn catch_nests_and_unwinds_its_count() {
+        let inner = catch(|| catch(|| -> () { panic!("inner") }).is_err());
+        assert_eq!(inner, Ok(true));
+        assert_eq!(CATCHING.get(), 0);
     }
 }

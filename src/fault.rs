@@ -119,7 +119,7 @@ mod tests {
     fn fires_once_and_only_at_its_place() {
         let mut armed = Armed::new(Some(Fault::BusyLoop));
         armed.fire(Fault::Update, "not here");
-        let caught = crate::panics::catch(|| armed.fire(Fault::BusyLoop, "here"));
+        let caught = crate::failure::catch(|| armed.fire(Fault::BusyLoop, "here"));
         assert_eq!(
             caught.map_err(|panicked| panicked.message),
             Err("injected fault (busy-loop): here".to_owned())

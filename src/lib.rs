@@ -30,10 +30,9 @@
 
 #![warn(missing_docs)]
 
-pub mod abandon;
 pub mod cancel;
-pub mod children;
 pub mod dummy;
+pub mod ending;
 pub mod exit_code;
 pub mod failure;
 pub mod fault;
@@ -42,12 +41,10 @@ pub mod lifecycle;
 pub mod logging;
 pub mod manager;
 pub mod manager_service;
-pub mod panics;
 pub mod pool;
 pub mod protocol;
 pub mod signals;
 pub mod slow_service;
-pub mod stop_deadline;
 pub mod worker;
 
 /// Locks `mutex` even if a thread panicked while holding it.

@@ -5,8 +5,8 @@
 //!
 //! 1. **start** every service, in order, under a [`Shield`](crate::signals::Shield): a Ctrl+C now is
 //!    recorded, not obeyed, because a half-started service is hard to stop;
-//! 2. **run**: wait, using no CPU, for the interrupt, a failure or `--run-for`;
-//!    skipped if the program was interrupted during start;
+//! 2. **run**: wait, using no CPU, for the interrupt, a failure or
+//!    `--run-for`; skipped if the program was interrupted during start;
 //! 3. **stop** the services that started, in reverse order, under a shield
 //!    and against a deadline: a second Ctrl+C must not cut the stop short.
 //!
@@ -14,21 +14,17 @@
 //! `drop` order would hide it in the declaration order of variables, and
 //! `std::process::exit` would skip it entirely.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam::channel::{self, after, never, Receiver, Sender};
 use crossbeam::select;
 use log::{error, info, warn};
 
-use crate::abandon;
-use crate::exit_code::{Ending, Outcome};
-use crate::failure::{Failure, FailureReporter};
+use crate::cancel;
+use crate::ending::{self, Ending, Outcome, StopDeadline};
+use crate::failure::{self, Failure, FailureReporter};
 use crate::knobs::Knobs;
-use crate::panics;
-use crate::signals::{Interrupted, Signals};
-use crate::stop_deadline::StopDeadline;
+use crate::signals::{Signals, Stage};
 
 /// Errors crossing the service boundary: each service has its own error type,
 /// and the lifecycle only needs to show them.
@@ -44,9 +40,9 @@ pub trait Service {
     /// Starts the service. Called while the start is shielded from
     /// interrupts; an error here stops what started before it, in reverse.
     fn start(&mut self) -> Result<(), BoxError>;
-    /// Stops the service; `deadline.step(...)` names what it is waiting for,
-    /// so a stop that hangs can be reported precisely.
-    fn stop(&mut self, deadline: &StopDeadline) -> Result<(), BoxError>;
+    /// Stops the service. A stop that waits for something says what with
+    /// [`ending::step`], so a stop that hangs can be reported precisely.
+    fn stop(&mut self) -> Result<(), BoxError>;
 }
 
 /// Why the program is stopping.
@@ -79,8 +75,6 @@ pub struct App {
     services: Vec<Box<dyn Service>>,
     failure_sender: Sender<Failure>,
     failures: Receiver<Failure>,
-    /// Start is under way: a failure reported now is announced as delayed.
-    starting: Arc<AtomicBool>,
 }
 
 impl App {
@@ -95,7 +89,6 @@ impl App {
             services: Vec::new(),
             failure_sender,
             failures,
-            starting: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -104,7 +97,7 @@ impl App {
     pub fn failure_reporter(&self) -> FailureReporter {
         FailureReporter {
             failures: self.failure_sender.clone(),
-            starting: self.starting.clone(),
+            signals: self.signals,
         }
     }
 
@@ -116,54 +109,28 @@ impl App {
 
     /// Runs the three stages and says how it went.
     pub fn run(mut self) -> Ending {
-        if self.signals.is_interrupted() {
+        self.signals.say_which_are_ignored();
+        let reason = if cancel::is_cancelled(self.signals.interrupt()) {
             // Ctrl+C came before we even began: nothing is started, so
             // there is nothing to stop.
-            info!("interrupted before start; nothing to start, nothing to stop");
-            self.signals.finish();
-            return Ending::clean();
-        }
-
-        // --- start, shielded ---
-        info!("start: begin (Ctrl+C is delayed until start is over)");
-        let shield = self.signals.shield("start");
-        self.starting.store(true, Ordering::SeqCst);
-        let (started, start_failure) = self.start_all();
-        self.starting.store(false, Ordering::SeqCst);
-        let interrupted = shield.release();
-        // What never started is never stopped: stop() may rely on start().
-        self.services.truncate(started);
-
-        // --- run, unless start failed or was interrupted ---
-        let reason = if let Some(failure) = start_failure {
-            failure
-        } else if interrupted.is_err() {
-            warn!("start: end; got the interrupt during start, so skipping the run stage");
-            StopReason::InterruptedDuringStart
-        } else if let Ok(failure) = self.failures.try_recv() {
-            // A failure during start was announced when it came (see
-            // `FailureReporter::report`); it is acted on now.
-            error!("start: end; {failure} during start, so skipping the run stage");
-            StopReason::Failed(failure)
+            info!("interrupted before start; nothing to start");
+            self.services.clear();
+            StopReason::Interrupted
         } else {
-            info!("start: end");
-            self.run_stage()
+            self.start_and_run()
         };
 
         // --- stop, shielded ---
-        self.signals.begin_stop();
+        ending::step("beginning the stop");
         info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
-        let shield = self.signals.shield("stop");
+        let shield = self.signals.shield(Stage::Stopping);
         let deadline = StopDeadline::arm(self.stop_timeout);
-        let stop_failed = self.stop_all(&deadline);
-        let flush_by = deadline.deadline();
-        deadline.disarm();
-        if let Err(Interrupted { delayed_signals }) = shield.release() {
-            if delayed_signals > 0 {
-                warn!("stop: {delayed_signals} signal(s) arrived during stop; the stop still ran to the end");
-            }
-        }
+        let stop_failed = self.stop_all();
+        let write_out_by = deadline.disarm();
+        // Says how many signals the stop held back, if any.
+        let _ = shield.release();
         info!("stop: end");
+        ending::step("writing out the last log lines");
 
         // Faults the run stage never picked up (a worker dying during the
         // stop, a loop panicking as it was cancelled, anything after a failed
@@ -172,7 +139,6 @@ impl App {
         for failure in &late_failures {
             error!("stop: also, {failure}");
         }
-        self.signals.finish();
 
         // The cause of the stop decides the exit code; a failed stop comes
         // next; then whatever went wrong during the stop.
@@ -186,7 +152,33 @@ impl App {
         };
         Ending {
             outcome,
-            deadline: flush_by,
+            write_out_by,
+        }
+    }
+
+    /// Start, shielded, then the run stage unless start failed or was
+    /// interrupted; returns why the program must now stop.
+    fn start_and_run(&mut self) -> StopReason {
+        info!("start: begin (Ctrl+C is delayed until start is over)");
+        let shield = self.signals.shield(Stage::Starting);
+        let (started, start_failure) = self.start_all();
+        let interrupted = shield.release();
+        // What never started is never stopped: stop() may rely on start().
+        self.services.truncate(started);
+
+        if let Some(failure) = start_failure {
+            failure
+        } else if interrupted.is_err() {
+            warn!("start: end; got the interrupt during start, so skipping the run stage");
+            StopReason::InterruptedDuringStart
+        } else if let Ok(failure) = self.failures.try_recv() {
+            // A failure during start was announced when it came (see
+            // `FailureReporter::report`); it is acted on now.
+            error!("start: end; {failure} during start, so skipping the run stage");
+            StopReason::Failed(failure)
+        } else {
+            info!("start: end");
+            self.run_stage()
         }
     }
 
@@ -194,10 +186,10 @@ impl App {
     /// started and, if one failed, why the program must stop now.
     fn start_all(&mut self) -> (usize, Option<StopReason>) {
         for (index, service) in self.services.iter_mut().enumerate() {
-            abandon::record_step(format!("starting {}", service.name()));
+            ending::step(format!("starting {}", service.name()));
             // A panic in `start` must not unwind past us: the services
             // started before this one still need their stop.
-            let failure = match panics::catch(|| service.start()) {
+            let failure = match failure::catch(|| service.start()) {
                 Ok(Ok(())) => continue,
                 Ok(Err(cause)) => {
                     error!(
@@ -224,7 +216,8 @@ impl App {
     /// Blocks until there is a reason to stop. No polling: `select!` sleeps
     /// until one of the channels becomes ready.
     fn run_stage(&self) -> StopReason {
-        info!("run: waiting for Ctrl+C (SIGINT), SIGTERM or SIGHUP");
+        ending::step("waiting in the run stage");
+        info!("run: waiting for {}", self.signals.heard());
         let run_time_over = self.run_for.map_or_else(never, after);
         let reason = select! {
             recv(self.signals.interrupt()) -> _ => StopReason::Interrupted,
@@ -246,11 +239,11 @@ impl App {
     /// stop even if an earlier one failed or panicked: one broken stop must
     /// not leave the others running. The failures are reported together at
     /// the end. Returns whether any stop failed.
-    fn stop_all(&mut self, deadline: &StopDeadline) -> bool {
+    fn stop_all(&mut self) -> bool {
         let mut failures = Vec::new();
         for service in self.services.iter_mut().rev() {
-            deadline.step(format!("stopping {}", service.name()));
-            match panics::catch(|| service.stop(deadline)) {
+            ending::step(format!("stopping {}", service.name()));
+            match failure::catch(|| service.stop()) {
                 Ok(Ok(())) => {}
                 Ok(Err(cause)) => failures.push(format!("{}: {cause}", service.name())),
                 // The hook has logged the panic and its message.
@@ -307,7 +300,7 @@ mod tests {
             }
         }
 
-        fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
+        fn stop(&mut self) -> Result<(), BoxError> {
             crate::lock(&self.journal).push(format!("stop {}", self.name));
             match self.behaviour {
                 Behaviour::FailsToStop => Err("flush failed".into()),

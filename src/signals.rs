@@ -1,5 +1,6 @@
-//! The one place that hears Ctrl+C, SIGTERM and SIGHUP, and decides what
-//! they mean.
+//! The one place that hears Ctrl+C, SIGTERM and SIGHUP, and the
+//! delayed-interrupt guard, [`Shield`], that keeps them from cutting start
+//! and stop short.
 //!
 //! # How a signal reaches us
 //!
@@ -8,48 +9,55 @@
 //! run a few *async-signal-safe* instructions (no lock, no allocation, no
 //! log line), so the crates we use keep their handlers tiny. `ctrlc` (Ctrl+C
 //! on every platform) and `signal-hook` (SIGTERM and SIGHUP on Unix, which
-//! `ctrlc` cannot tell apart) each write a byte to a pipe in the handler, and
-//! a thread of theirs wakes up in ordinary code. Both hand the signal, by
-//! name, to one thread of ours called `signals`, which calls
-//! [`Signals::on_signal`]: there it can take a lock, log, and decide.
-//! Nothing is ever interrupted mid-instruction; the rest of the program
-//! finds out only when it *asks* (through [`Signals::interrupt`] or
-//! [`Shield::release`]).
+//! `ctrlc` cannot tell apart) each write a byte to a pipe in the handler,
+//! and a thread of theirs (`ctrl-c`, `signals`) wakes up in ordinary code
+//! and calls the hub, [`Signals::on_signal`], with the signal's name. No
+//! line of the program is ever interrupted: the rest of it finds out only
+//! when it *looks*.
 //!
 //! # What a signal means
 //!
-//! Each signal the process receives is numbered (`signal #2: ...`) and its
-//! log line says what it does now:
+//! The `signals` thread numbers each signal, logs what it does now, and
+//! forwards it the same way every time: it cancels [`Signals::interrupt`].
+//! What differs from stage to stage is who looks:
 //!
-//! * outside any shield: it *is* the interrupt, and wakes whoever waits for
-//!   it ([`Signals::interrupt`]);
-//! * inside a [`Shield`] (start): it is recorded, and becomes the
-//!   interrupt when the outermost shield ends;
-//! * during the stop: it changes nothing, the stop runs to its end;
-//! * the third one, wherever it comes, forces the exit: see
-//!   [`crate::abandon`]. Two Ctrl+C stay harmless;
-//! * in a worker process ([`OnSignal::Ignore`]) it is logged and ignored,
-//!   because a worker stops only when its parent tells it to.
+//! * the **run** stage waits for the interrupt: the stop begins at once;
+//! * **start** runs under a [`Shield`] and simply does not look until it is
+//!   over: the guard says so when it is released, and the program goes
+//!   straight to the stop;
+//! * the **stop** runs under a shield too, and to its end: nothing in it
+//!   looks at the interrupt;
+//! * the **third** signal, wherever it comes, forces the exit (see
+//!   [`crate::ending::force_exit`]): two Ctrl+C stay harmless.
+//!
+//! A worker process logs each signal and ignores it ([`Policy::Ignore`]):
+//! it stops when its parent tells it to. Closing a terminal is one event,
+//! however many SIGHUPs it produces (the kernel's and the shell's): only the
+//! first counts. And a signal the parent left *ignored* stays ignored, as
+//! the shell convention has it: `nohup` ignores SIGHUP, a script's `cmd &`
+//! ignores SIGINT.
 //!
 //! ```
-//! use graceful::signals::Signals;
+//! use graceful::signals::{Signals, Stage};
 //!
 //! // A hub of its own (a program gets the process-wide one from `install`).
 //! let signals = Signals::for_tests();
-//! let shield = signals.shield("start");
-//! // ... a Ctrl+C arriving here would only be recorded ...
+//! let shield = signals.shield(Stage::Starting);
+//! // ... a Ctrl+C arriving here is only recorded ...
 //! match shield.release() {
 //!     Ok(()) => println!("no signal came: carry on"),
 //!     Err(interrupted) => println!("{} signal(s) came: stop now", interrupted.delayed_signals),
 //! }
 //! ```
 
+use std::io;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread;
 
-use crossbeam::channel::{self, Sender};
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
+use crate::ending;
 
 /// The signal that forces the exit, counting every signal received.
 pub const FORCED_BY: u32 = 3;
@@ -57,8 +65,8 @@ pub const FORCED_BY: u32 = 3;
 /// A signal, by the name a person knows it by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
-    /// Ctrl+C at a terminal (SIGINT); on Windows, any console event that
-    /// `ctrlc` reports (Ctrl+C, Ctrl+Break).
+    /// Ctrl+C at a terminal (SIGINT); on Windows, the console's Ctrl+C or
+    /// Ctrl+Break event.
     CtrlC,
     /// SIGTERM: `kill PID`, systemd, docker and Kubernetes asking for a stop.
     Terminate,
@@ -69,293 +77,269 @@ pub enum Signal {
 impl std::fmt::Display for Signal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            #[cfg(unix)]
+            Signal::CtrlC if cfg!(windows) => "Ctrl+C or Ctrl+Break (console event)",
             Signal::CtrlC => "Ctrl+C (SIGINT)",
-            #[cfg(not(unix))]
-            Signal::CtrlC => "Ctrl+C or Ctrl+Break (console event)",
             Signal::Terminate => "SIGTERM",
             Signal::Hangup => "SIGHUP",
         })
     }
 }
 
-/// What a signal does in this process.
+/// What signals do in this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnSignal {
-    /// The main process: a signal is the request to stop (maybe delayed).
+pub enum Policy {
+    /// The main process: a signal is the request to stop.
     Interrupt,
     /// A worker process: log it and carry on; the parent decides when we stop.
     Ignore,
+}
+
+/// What the program is doing, as far as a signal's meaning goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Shielded: a signal waits until start is over.
+    Starting,
+    /// Before start, and the run stage: a signal interrupts at once.
+    Running,
+    /// Shielded: the stop runs to its end.
+    Stopping,
+    /// After the stop: signals still count, but nothing is logged any more.
+    Done,
 }
 
 /// Returned by [`Shield::release`] when the program has been interrupted:
 /// the code after a shielded block must not carry on as if nothing happened.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Interrupted {
-    /// How many signals arrived while the shield was up (0 when the interrupt
-    /// came before the shield was raised).
+    /// How many signals arrived while the shield was up.
     pub delayed_signals: u32,
 }
 
-/// Installing the handlers failed: the program cannot promise a clean stop.
-#[derive(Debug)]
-pub struct InstallError(String);
-
-impl std::fmt::Display for InstallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot install the signal handlers: {}", self.0)
-    }
-}
-
-impl std::error::Error for InstallError {}
-
-/// What to do with the signal that forces the exit (its description).
-type Escape = Box<dyn Fn(&str) + Send + Sync>;
-
 /// The signal hub. There is one per process, made by [`install`].
+#[derive(Debug)]
 pub struct Signals {
     state: Mutex<State>,
-    /// Cancelled when the program is interrupted.
+    /// Cancelled by the first signal.
     interrupt: Cancelled,
-    escape: Escape,
-}
-
-impl std::fmt::Debug for Signals {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signals").finish_non_exhaustive()
-    }
+    policy: Policy,
+    /// The signals this process hears: all but those its parent left ignored.
+    heard: Vec<Signal>,
+    /// What the third signal does: [`ending::force_exit`], but in tests.
+    force_exit: fn(&str),
 }
 
 #[derive(Debug)]
 struct State {
-    on_signal: OnSignal,
-    /// How many shields are up right now (shields nest).
-    shields: u32,
-    /// The name of the outermost shield's stage ("start").
-    stage: &'static str,
-    /// A signal came during the current shield and is not delivered yet.
-    delayed: bool,
-    /// Signals received while the current outermost shield was up.
-    during_shield: u32,
-    /// Pulling it is what "interrupt" means.
-    trigger: Trigger,
-    /// The first signal that interrupted (or will, when its shield ends).
-    cause: Option<Signal>,
-    /// A Ctrl+C has reached us (the exit status tells the caller).
-    ctrl_c: bool,
-    /// The stop has begun: from now on signals change nothing, but count.
-    stopping: bool,
-    /// Set when the program has finished: from then on signals are not
-    /// logged, so nothing is printed after `main: end`; they still count.
-    finished: bool,
-    /// Signals received in all; numbers every line.
+    stage: Stage,
+    /// Dropped by the first signal: that is what "interrupt" means.
+    trigger: Option<Trigger>,
+    /// Signals counted in all; numbers every line.
     received: u32,
+    /// Signals counted since the current shield went up.
+    while_shielded: u32,
+    hangup_seen: bool,
 }
 
 static SIGNALS: OnceLock<Signals> = OnceLock::new();
 
-/// Has a Ctrl+C reached this process's hub, up to now (`false` if no hub
-/// was installed)? Read at the very last moment before the exit.
-pub fn ctrl_c_received() -> bool {
-    SIGNALS.get().is_some_and(Signals::got_ctrl_c)
-}
-
 /// Installs the process's signal handlers and returns the hub.
 ///
-/// Call it first thing in `main`: until it runs, Ctrl+C kills the process the
-/// old-fashioned way, with no chance to clean up. `ctrlc` allows one handler
-/// per process, which suits us: every signal goes to one place.
-pub fn install() -> Result<&'static Signals, InstallError> {
-    let signals = SIGNALS.get_or_init(|| {
-        Signals::new(Box::new(|why: &str| {
-            crate::abandon::abandon(why);
-        }))
-    });
-    let (arrived, arrivals) = channel::unbounded::<Signal>();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in arrivals {
-                signals.on_signal(signal);
-            }
-        })
-        .map_err(|cause| InstallError(format!("cannot start the signals thread: {cause}")))?;
-    let ctrl_c = arrived.clone();
-    ctrlc::set_handler(move || {
-        let _ = ctrl_c.send(Signal::CtrlC);
-    })
-    .map_err(|cause| InstallError(cause.to_string()))?;
+/// Until it runs, Ctrl+C kills the process the old-fashioned way, which is
+/// harmless while nothing has started. `ctrlc` allows one handler per
+/// process, which suits us: every signal goes to one place.
+pub fn install(policy: Policy) -> io::Result<&'static Signals> {
+    let heard = match policy {
+        Policy::Interrupt => not_left_ignored(),
+        // The parent left these ignored on purpose (see `manager::spawn`);
+        // a worker hears them all, to log them.
+        Policy::Ignore => vec![Signal::CtrlC, Signal::Terminate, Signal::Hangup],
+    };
+    let signals =
+        SIGNALS.get_or_init(|| Signals::new(policy, heard, |why| ending::force_exit(why)));
+    if signals.heard.contains(&Signal::CtrlC) {
+        ctrlc::set_handler(|| signals.on_signal(Signal::CtrlC)).map_err(io::Error::other)?;
+    }
     #[cfg(unix)]
-    listen_for_sigterm_and_sighup(arrived)?;
+    {
+        use signal_hook::consts::{SIGHUP, SIGTERM};
+        let numbers = signals.heard.iter().filter_map(|signal| match signal {
+            Signal::Terminate => Some(SIGTERM),
+            Signal::Hangup => Some(SIGHUP),
+            Signal::CtrlC => None,
+        });
+        let mut listener = signal_hook::iterator::Signals::new(numbers)?;
+        thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for number in listener.forever() {
+                    let hangup = number == SIGHUP;
+                    signals.on_signal(if hangup {
+                        Signal::Hangup
+                    } else {
+                        Signal::Terminate
+                    });
+                }
+            })?;
+    }
     Ok(signals)
 }
 
-/// SIGTERM and SIGHUP through `signal-hook`, whose thread tells us which one
-/// came (ctrlc's `termination` feature would call one closure for all).
+/// The termination signals this process's parent did not leave ignored.
+/// Asking for a signal's action means setting one, so this sets the default
+/// action, which is what a program normally starts with, and puts "ignored"
+/// back where the parent had chosen it.
 #[cfg(unix)]
-fn listen_for_sigterm_and_sighup(arrived: Sender<Signal>) -> Result<(), InstallError> {
-    use signal_hook::consts::{SIGHUP, SIGTERM};
-    let mut listener = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])
-        .map_err(|cause| InstallError(format!("SIGTERM/SIGHUP: {cause}")))?;
-    std::thread::Builder::new()
-        .name("signal-listener".into())
-        .spawn(move || {
-            for number in listener.forever() {
-                let signal = if number == SIGTERM {
-                    Signal::Terminate
-                } else {
-                    Signal::Hangup
-                };
-                let _ = arrived.send(signal);
-            }
-        })
-        .map_err(|cause| InstallError(format!("cannot start the listener thread: {cause}")))?;
-    Ok(())
+fn not_left_ignored() -> Vec<Signal> {
+    use nix::sys::signal::{signal, SigHandler, Signal as Number};
+    let mut heard = Vec::new();
+    for (number, name) in [
+        (Number::SIGINT, Signal::CtrlC),
+        (Number::SIGTERM, Signal::Terminate),
+        (Number::SIGHUP, Signal::Hangup),
+    ] {
+        // SAFETY: SigDfl and SigIgn are not handlers; no code of ours runs.
+        match unsafe { signal(number, SigHandler::SigDfl) } {
+            Ok(SigHandler::SigIgn) => drop(unsafe { signal(number, SigHandler::SigIgn) }),
+            _ => heard.push(name),
+        }
+    }
+    heard
+}
+
+/// Windows has no signals to inherit as ignored; `ctrlc` hears every
+/// console event.
+#[cfg(not(unix))]
+fn not_left_ignored() -> Vec<Signal> {
+    vec![Signal::CtrlC]
 }
 
 impl Signals {
-    fn new(escape: Escape) -> Signals {
+    fn new(policy: Policy, heard: Vec<Signal>, force_exit: fn(&str)) -> Signals {
         let (trigger, interrupt) = cancel::pair();
+        let state = State {
+            stage: Stage::Running,
+            trigger: Some(trigger),
+            received: 0,
+            while_shielded: 0,
+            hangup_seen: false,
+        };
         Signals {
-            state: Mutex::new(State {
-                on_signal: OnSignal::Interrupt,
-                shields: 0,
-                stage: "",
-                delayed: false,
-                during_shield: 0,
-                trigger,
-                cause: None,
-                ctrl_c: false,
-                stopping: false,
-                finished: false,
-                received: 0,
-            }),
+            state: Mutex::new(state),
             interrupt,
-            escape,
+            policy,
+            heard,
+            force_exit,
         }
     }
 
     /// A hub that is not connected to the process's signals, for tests and
-    /// examples: feed it with [`Signals::on_signal`]. Its escape hatch only
+    /// examples: feed it with [`Signals::on_signal`]. Its third signal only
     /// logs instead of exiting.
     pub fn for_tests() -> &'static Signals {
-        Box::leak(Box::new(Signals::new(Box::new(|why| {
-            warn!("{why} (a test hub does not exit)")
-        }))))
+        let heard = vec![Signal::CtrlC, Signal::Terminate, Signal::Hangup];
+        let hub = Signals::new(Policy::Interrupt, heard, |why| warn!("{why} (a test hub)"));
+        Box::leak(Box::new(hub))
     }
 
-    /// Chooses what signals mean in this process (workers call this with
-    /// [`OnSignal::Ignore`] right after parsing their command line).
-    pub fn set_policy(&self, on_signal: OnSignal) {
-        self.lock().on_signal = on_signal;
-    }
-
-    /// Cancelled when the program is interrupted. Use it in
-    /// `crossbeam::select!` to wait for the interrupt together with other
-    /// events, without spending any CPU while waiting.
+    /// Cancelled by the first signal. Use it in `crossbeam::select!` to wait
+    /// for the interrupt together with other events, without spending any
+    /// CPU while waiting.
     pub fn interrupt(&self) -> &Cancelled {
         &self.interrupt
     }
 
-    /// Has the program been interrupted (delayed signals do not count until
-    /// their shield ends)?
-    pub fn is_interrupted(&self) -> bool {
-        self.lock().trigger.is_pulled()
-    }
-
-    /// The signal that interrupted the program, if one did.
-    pub fn cause(&self) -> Option<Signal> {
-        self.lock().cause
-    }
-
-    /// Has a Ctrl+C reached the program (whatever it did then)?
-    pub fn got_ctrl_c(&self) -> bool {
-        self.lock().ctrl_c
-    }
-
-    /// Raises a shield around the stage `stage` ("start"): until it is
-    /// released, signals are only recorded.
-    pub fn shield(&self, stage: &'static str) -> Shield<'_> {
-        let mut state = self.lock();
-        if state.shields == 0 {
-            state.during_shield = 0;
-            state.stage = stage;
+    /// Says in the log which signals the parent left ignored: they stay
+    /// ignored, as the shell convention has it.
+    pub fn say_which_are_ignored(&self) {
+        for signal in [Signal::CtrlC, Signal::Terminate, Signal::Hangup] {
+            if !self.heard.contains(&signal) {
+                warn!(
+                    "{signal} was ignored when the program started (`nohup` does that to SIGHUP, \
+                     a script's `cmd &` to SIGINT), and stays ignored: it will not stop the program"
+                );
+            }
         }
-        state.shields += 1;
+    }
+
+    /// The signals that stop this program, as the run stage names them.
+    pub fn heard(&self) -> String {
+        let names: Vec<String> = self.heard.iter().map(Signal::to_string).collect();
+        names.join(", ")
+    }
+
+    /// What the program is doing now, as far as a signal's meaning goes.
+    pub fn stage(&self) -> Stage {
+        self.lock().stage
+    }
+
+    /// Raises a shield for `stage` (start or stop): until it is released,
+    /// signals are recorded, and nobody acts on them.
+    pub fn shield(&self, stage: Stage) -> Shield<'_> {
+        let mut state = self.lock();
+        state.stage = stage;
+        state.while_shielded = 0;
         Shield {
             signals: self,
             released: false,
         }
     }
 
-    /// The stop has begun: a signal from now on runs no new stop, it only
-    /// counts towards forcing the exit.
-    pub fn begin_stop(&self) {
-        self.lock().stopping = true;
-    }
-
-    /// Stops logging signals: after this nothing the hub does is visible,
-    /// except that a third signal still forces the exit (the process may be
-    /// waiting for a blocked stderr). Called once the program has finished,
-    /// just before `main: end`.
-    pub fn finish(&self) {
-        self.lock().finished = true;
-    }
-
     /// Handles one signal: runs on the `signals` thread, once per signal.
     pub fn on_signal(&self, signal: Signal) {
-        let (number, said, finished) = {
+        // Decided under the lock, which is held for counting only: the line
+        // is made and logged after it is released.
+        let (number, stage, trigger, repeat) = {
             let mut state = self.lock();
-            state.received += 1;
-            (state.received, state.decide(signal), state.finished)
+            let repeat = signal == Signal::Hangup && state.hangup_seen;
+            state.hangup_seen |= signal == Signal::Hangup;
+            if !repeat {
+                state.received += 1;
+                state.while_shielded += 1;
+            }
+            let trigger = match self.policy {
+                Policy::Interrupt => state.trigger.take(),
+                Policy::Ignore => None,
+            };
+            (state.received, state.stage, trigger, repeat)
         };
-        // After `main: end` nothing is logged, but the signal still counts:
-        // a Ctrl+C tells the caller (see `exit_code`), and the third one must
-        // still get the user out of the last wait, for the final lines to
-        // reach a stderr nobody reads (a pipe into `less` left at a prompt).
-        if finished && !matches!(said.kind, Loudness::Forced) {
-            return;
-        }
-        // Logged outside the lock: a log call only queues its line, so it
-        // never stands between a signal and its effect.
-        let line = format!("signal #{number}: {signal}{}", said.text);
-        match said.kind {
-            Loudness::Info => info!("{line}"),
-            Loudness::Interrupting => {
-                // Logged first, so the log shows the cause before its effects.
-                info!("{line}");
-                self.lock().trigger.pull();
-            }
-            Loudness::Warn => warn!("{line}"),
-            Loudness::Forced => {
-                (self.escape)(&format!("signal #{number} ({signal}) forced the exit"))
-            }
-        }
-    }
-
-    /// Ends one shield. Returns `Err` only from the outermost one, and only
-    /// if the program has been interrupted by then.
-    fn leave_shield(&self) -> Result<(), Interrupted> {
-        let mut state = self.lock();
-        state.shields -= 1;
-        if state.shields > 0 {
-            return Ok(());
-        }
-        if state.delayed && !state.trigger.is_pulled() {
-            state.trigger.pull();
-            debug!(
-                "{} is over; delivering the interrupt delayed by {} signal(s)",
-                state.stage, state.during_shield
+        if self.policy == Policy::Ignore {
+            // The terminal sends Ctrl+C to every process in its foreground
+            // group, workers included. A worker that obeyed it could die in
+            // the middle of a job while its parent still counts on it.
+            return info!(
+                "signal #{number}: {signal}; ignored: a worker stops when its parent tells it to"
             );
         }
-        state.delayed = false;
-        if state.trigger.is_pulled() {
-            Err(Interrupted {
-                delayed_signals: state.during_shield,
-            })
-        } else {
-            Ok(())
+        if signal == Signal::CtrlC {
+            ending::remember_ctrl_c();
         }
+        if number >= FORCED_BY && !repeat {
+            return (self.force_exit)(&format!("signal #{number} ({signal}) forced the exit"));
+        }
+        let more = match FORCED_BY - number {
+            1 => "one more forces the exit".to_owned(),
+            n => format!("{n} more force the exit"),
+        };
+        match (stage, trigger.is_some()) {
+            (Stage::Done, _) => {}
+            _ if repeat => info!("{signal} again: the same hangup as before, counted once"),
+            (Stage::Running, true) => {
+                info!("signal #{number}: {signal}; interrupting: the graceful stop begins")
+            }
+            (Stage::Running, false) => info!("signal #{number}: {signal}; already interrupted; {more}"),
+            (Stage::Starting, true) => {
+                warn!("signal #{number}: {signal} during start; delayed until start is over")
+            }
+            (Stage::Starting, false) => warn!(
+                "signal #{number}: {signal} during start, which runs to its end before the stop; {more}"
+            ),
+            (Stage::Stopping, _) => {
+                warn!("signal #{number}: {signal} during the stop, which runs to its end; {more}")
+            }
+        }
+        // Forwarded only now, so that the log shows the cause before its
+        // effects: dropping the trigger wakes whoever waits for it.
+        drop(trigger);
     }
 
     /// The `signals` thread must never die of a poisoned lock (see
@@ -365,95 +349,14 @@ impl Signals {
     }
 }
 
-/// What the log line about a signal says, and how loud.
-struct Said {
-    kind: Loudness,
-    text: String,
-}
-
-#[derive(Clone, Copy)]
-enum Loudness {
-    Info,
-    /// Logged, then the interrupt is delivered.
-    Interrupting,
-    Warn,
-    /// Not a line of its own: the escape hatch logs its ERROR and exits.
-    Forced,
-}
-
-impl State {
-    /// Acts on the signal that was just counted; says what it did.
-    fn decide(&mut self, signal: Signal) -> Said {
-        use Loudness::*;
-        let said = |kind, text: String| Said { kind, text };
-        if self.on_signal == OnSignal::Ignore {
-            // The terminal sends Ctrl+C to every process in its foreground
-            // group, workers included. If a worker obeyed it, it could die in
-            // the middle of a job while its parent still counts on it.
-            return said(
-                Info,
-                "; ignored: a worker stops when its parent tells it to".into(),
-            );
-        }
-        if signal == Signal::CtrlC {
-            self.ctrl_c = true;
-        }
-        if self.shields > 0 {
-            self.during_shield += 1;
-        }
-        if self.received >= FORCED_BY {
-            return said(Forced, String::new());
-        }
-        let more = match FORCED_BY - self.received {
-            1 => "one more forces the exit".to_owned(),
-            n => format!("{n} more force the exit"),
-        };
-        if self.stopping {
-            // Harmless now (the stop is under way), and it lets the stop's
-            // shield report the signals that came during it.
-            self.cause.get_or_insert(signal);
-            self.trigger.pull();
-            return said(
-                Warn,
-                format!(" during the stop, which runs to its end; {more}"),
-            );
-        }
-        let stage = self.stage;
-        if self.cause.is_none() {
-            self.cause = Some(signal);
-            if self.shields > 0 {
-                self.delayed = true;
-                return said(
-                    Warn,
-                    format!(" during {stage}; delayed until {stage} is over"),
-                );
-            }
-            // Pulled by `on_signal` once this line is queued, so that the
-            // log shows the cause before its effects.
-            return said(
-                Interrupting,
-                "; interrupting: the graceful stop begins".into(),
-            );
-        }
-        if self.shields > 0 {
-            said(
-                Warn,
-                format!(" during {stage}, which runs to its end before the stop; {more}"),
-            )
-        } else {
-            said(Info, format!("; already interrupted; {more}"))
-        }
-    }
-}
-
-/// The delayed-interrupt guard: while it lives, signals are recorded instead
-/// of obeyed. Start runs under a shield because a half-done start leaves
-/// things worse than a finished one, and is hard to undo.
+/// The delayed-interrupt guard, the counterpart of the Python demo's
+/// `DelayedKeyboardInterrupt`: while it lives, signals are recorded and
+/// nobody acts on them. Start runs under a shield because a half-done start
+/// leaves things worse than a finished one, and is hard to undo; the stop,
+/// because a half-done stop leaves things running.
 ///
 /// Release it with [`Shield::release`] to learn whether the program was
-/// interrupted meanwhile. Dropping it without releasing still delivers a
-/// delayed interrupt (so an early return cannot lose a Ctrl+C), but the code
-/// that dropped it does not find out.
+/// interrupted meanwhile; dropping it does the same without telling.
 #[must_use = "a shield protects only while it lives; bind it and call `release()`"]
 #[derive(Debug)]
 pub struct Shield<'a> {
@@ -462,156 +365,151 @@ pub struct Shield<'a> {
 }
 
 impl Shield<'_> {
-    /// Lowers the shield. `Err(Interrupted)` means the program has been
-    /// interrupted, now or earlier, and should go on to stop. Nested shields
-    /// always return `Ok`: only the outermost delivers, so it happens once.
+    /// Lowers the shield, and says in the log what was held back.
+    /// `Err(Interrupted)` means the program has been interrupted, during
+    /// the shield or before it, and should go on to stop.
     pub fn release(mut self) -> Result<(), Interrupted> {
-        self.released = true;
-        self.signals.leave_shield()
+        self.lower()
+    }
+
+    fn lower(&mut self) -> Result<(), Interrupted> {
+        if std::mem::replace(&mut self.released, true) {
+            return Ok(());
+        }
+        let (stage, delayed_signals) = {
+            let mut state = self.signals.lock();
+            let stage = state.stage;
+            state.stage = match stage {
+                Stage::Starting => Stage::Running,
+                _ => Stage::Done,
+            };
+            (stage, state.while_shielded)
+        };
+        if !cancel::is_cancelled(&self.signals.interrupt) {
+            return Ok(());
+        }
+        match (stage, delayed_signals) {
+            (_, 0) => {}
+            (Stage::Starting, n) => {
+                debug!("start is over; acting on the interrupt delayed by {n} signal(s)")
+            }
+            (_, n) => {
+                warn!("stop: {n} signal(s) arrived during stop; the stop still ran to the end")
+            }
+        }
+        Err(Interrupted { delayed_signals })
     }
 }
 
 impl Drop for Shield<'_> {
     fn drop(&mut self) {
-        if !self.released {
-            let _still_delivered = self.signals.leave_shield();
-        }
+        let _ = self.lower();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::cell::RefCell;
 
     use super::*;
 
-    /// A hub whose escape hatch records instead of exiting.
-    fn hub() -> (Signals, Arc<Mutex<Vec<String>>>) {
-        let forced = Arc::new(Mutex::new(Vec::new()));
-        let record = forced.clone();
-        let signals = Signals::new(Box::new(move |why: &str| {
-            crate::lock(&record).push(why.to_owned());
-        }));
-        (signals, forced)
+    thread_local! {
+        /// What a test hub's third signal said, on this test's thread.
+        static FORCED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     }
 
-    fn interrupt_fired(signals: &Signals) -> bool {
+    fn hub(policy: Policy) -> Signals {
+        Signals::new(policy, Vec::new(), |why| {
+            FORCED.with_borrow_mut(|forced| forced.push(why.into()))
+        })
+    }
+
+    fn forced() -> Vec<String> {
+        FORCED.with_borrow(Clone::clone)
+    }
+
+    fn interrupted(signals: &Signals) -> bool {
         cancel::is_cancelled(signals.interrupt())
     }
 
     #[test]
     fn no_signal_means_nothing_pending() {
-        let (signals, _) = hub();
-        let shield = signals.shield("start");
+        let signals = hub(Policy::Interrupt);
+        let shield = signals.shield(Stage::Starting);
         assert_eq!(shield.release(), Ok(()));
-        assert!(!signals.is_interrupted());
-        assert!(!interrupt_fired(&signals));
+        assert!(!interrupted(&signals));
     }
 
     #[test]
-    fn signal_outside_a_shield_is_the_interrupt() {
-        let (signals, _) = hub();
+    fn a_signal_outside_a_shield_is_the_interrupt() {
+        let signals = hub(Policy::Interrupt);
         signals.on_signal(Signal::Terminate);
-        assert!(signals.is_interrupted());
-        assert!(interrupt_fired(&signals));
-        assert_eq!(signals.cause(), Some(Signal::Terminate));
-        assert!(!signals.got_ctrl_c());
+        assert!(interrupted(&signals));
     }
 
     #[test]
-    fn signal_inside_a_shield_is_pending_after_release_not_before() {
-        let (signals, _) = hub();
-        let shield = signals.shield("start");
+    fn a_signal_during_start_is_acted_on_when_the_shield_is_released() {
+        let signals = hub(Policy::Interrupt);
+        let shield = signals.shield(Stage::Starting);
         signals.on_signal(Signal::CtrlC);
         signals.on_signal(Signal::CtrlC);
-        assert!(!signals.is_interrupted(), "delivered while still shielded");
-        assert!(!interrupt_fired(&signals));
         assert_eq!(shield.release(), Err(Interrupted { delayed_signals: 2 }));
-        assert!(signals.is_interrupted());
-        assert!(signals.got_ctrl_c());
-    }
-
-    #[test]
-    fn nested_shields_deliver_once_at_the_outermost_release() {
-        let (signals, _) = hub();
-        let outer = signals.shield("start");
-        let inner = signals.shield("starting the manager");
-        signals.on_signal(Signal::CtrlC);
-        assert_eq!(inner.release(), Ok(()));
-        assert!(!signals.is_interrupted(), "inner release delivered");
-        assert_eq!(outer.release(), Err(Interrupted { delayed_signals: 1 }));
-        assert!(signals.is_interrupted());
-        // A later shield reports the interrupt that already happened, but
-        // counts no new delayed signal.
-        let later = signals.shield("stop");
-        assert_eq!(later.release(), Err(Interrupted { delayed_signals: 0 }));
-    }
-
-    #[test]
-    fn dropping_a_shield_still_delivers() {
-        let (signals, _) = hub();
-        {
-            let _shield = signals.shield("start");
-            signals.on_signal(Signal::Hangup);
-        }
-        assert!(signals.is_interrupted());
+        // A later shield still reports the interrupt, with no new signal.
+        let stop = signals.shield(Stage::Stopping);
+        assert_eq!(stop.release(), Err(Interrupted { delayed_signals: 0 }));
     }
 
     #[test]
     fn the_third_signal_forces_the_exit_and_two_do_not() {
-        let (signals, forced) = hub();
+        let signals = hub(Policy::Interrupt);
         signals.on_signal(Signal::CtrlC);
-        signals.begin_stop();
-        let shield = signals.shield("stop");
+        let shield = signals.shield(Stage::Stopping);
         signals.on_signal(Signal::CtrlC);
-        assert!(
-            crate::lock(&forced).is_empty(),
-            "two signals forced the exit"
-        );
+        assert!(forced().is_empty(), "two signals forced the exit");
         signals.on_signal(Signal::Terminate);
-        assert_eq!(
-            *crate::lock(&forced),
-            ["signal #3 (SIGTERM) forced the exit"]
-        );
-        let _ = shield.release();
+        assert_eq!(forced(), ["signal #3 (SIGTERM) forced the exit"]);
+        drop(shield);
     }
 
     #[test]
-    fn the_hatch_is_open_during_start_too() {
-        let (signals, forced) = hub();
-        let shield = signals.shield("start");
+    fn the_hatch_is_open_during_start_and_after_the_stop_too() {
+        let signals = hub(Policy::Interrupt);
+        let shield = signals.shield(Stage::Starting);
         for _ in 0..3 {
             signals.on_signal(Signal::CtrlC);
         }
-        assert_eq!(crate::lock(&forced).len(), 1);
-        let _ = shield.release();
+        assert_eq!(forced().len(), 1);
+        drop(shield);
+        let done = hub(Policy::Interrupt);
+        drop(done.shield(Stage::Stopping));
+        for _ in 0..3 {
+            done.on_signal(Signal::CtrlC);
+        }
+        assert_eq!(forced().len(), 2, "after the stop, the third still counts");
+    }
+
+    #[test]
+    fn closing_a_terminal_counts_once_however_many_hangups_it_sends() {
+        let signals = hub(Policy::Interrupt);
+        signals.on_signal(Signal::CtrlC);
+        for _ in 0..5 {
+            signals.on_signal(Signal::Hangup);
+        }
+        assert!(
+            forced().is_empty(),
+            "one Ctrl+C and a closed terminal forced the exit"
+        );
+        signals.on_signal(Signal::CtrlC);
+        assert_eq!(forced().len(), 1);
     }
 
     #[test]
     fn a_worker_ignores_signals_even_the_third() {
-        let (signals, forced) = hub();
-        signals.set_policy(OnSignal::Ignore);
-        let shield = signals.shield("start");
+        let signals = hub(Policy::Ignore);
         for _ in 0..4 {
             signals.on_signal(Signal::CtrlC);
         }
-        assert_eq!(shield.release(), Ok(()));
-        assert!(!signals.is_interrupted());
-        assert!(crate::lock(&forced).is_empty());
-    }
-
-    #[test]
-    fn after_finish_signals_still_count_and_the_third_still_forces_the_exit() {
-        let (signals, forced) = hub();
-        signals.finish();
-        signals.on_signal(Signal::CtrlC);
-        signals.on_signal(Signal::CtrlC);
-        assert!(crate::lock(&forced).is_empty());
-        assert!(signals.got_ctrl_c(), "the caller must still learn of it");
-        signals.on_signal(Signal::CtrlC);
-        assert_eq!(
-            *crate::lock(&forced),
-            ["signal #3 (Ctrl+C (SIGINT)) forced the exit"]
-        );
+        assert!(!interrupted(&signals));
+        assert!(forced().is_empty());
     }
 }

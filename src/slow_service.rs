@@ -12,7 +12,6 @@ use log::info;
 use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
 use crate::lifecycle::{BoxError, Service};
-use crate::stop_deadline::StopDeadline;
 
 /// How long start and stop each take, in designed seconds.
 const STEP_SECONDS: f64 = 1.0;
@@ -60,7 +59,7 @@ impl Service for SlowService {
         Ok(())
     }
 
-    fn stop(&mut self, _deadline: &StopDeadline) -> Result<(), BoxError> {
+    fn stop(&mut self) -> Result<(), BoxError> {
         info!("{}: stopping", self.name);
         thread::sleep(self.time_scale.of(STEP_SECONDS));
         let what = format!("a bug in {}'s stop", self.name);

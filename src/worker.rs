@@ -42,12 +42,12 @@ use log::{debug, error, info, warn};
 
 use crate::dummy::DummyManager;
 use crate::exit_code;
+use crate::failure;
 use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
 use crate::logging;
-use crate::panics;
 use crate::protocol::{self, Command, Report, Request};
-use crate::signals::{OnSignal, Signals};
+use crate::signals::{self, Policy};
 
 /// The hidden flag that starts a program in worker mode (`--worker-id N`).
 pub const ID_FLAG: &str = "worker-id";
@@ -81,9 +81,7 @@ pub struct WorkerOptions {
 }
 
 /// Runs the worker; returns when it is told to stop or its parent is gone.
-pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
-    // Logs "ignored" instead of interrupting: only the parent stops us.
-    signals.set_policy(OnSignal::Ignore);
+pub fn run(options: WorkerOptions) -> ExitCode {
     if let Some(why) = started_by_hand() {
         // A person typed `complex --worker-id 1`. Without a parent on the
         // other end of a pipe there is nobody to tell this worker to stop,
@@ -95,10 +93,18 @@ pub fn run(signals: &Signals, options: WorkerOptions) -> ExitCode {
         );
         return ExitCode::from(exit_code::USAGE);
     }
+    // Logs "ignored" instead of interrupting: only the parent stops us.
+    if let Err(cause) = signals::install(Policy::Ignore) {
+        eprintln!(
+            "worker-{}: cannot install the signal handlers: {cause}",
+            options.id
+        );
+        return ExitCode::from(exit_code::START_FAILED);
+    }
     logging::init(options.program, &format!("worker-{}", options.id));
     // Panics are logged in our format; the parent hears of them from the
     // `Failed` report below, not from a failure channel.
-    panics::install_hook(None);
+    failure::install_panic_hook(None);
     let watch = parent_watch::start();
     let code = serve_parent(options);
     parent_watch::stop(watch);
@@ -168,7 +174,7 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
     // Bigger than std's own stdin buffer (8 KiB), so every read goes straight
     // to the pipe and `buffer()` below sees all that has been read.
     let mut commands = BufReader::with_capacity(64 * 1024, io::stdin().lock());
-    let served = panics::catch(|| serve(&mut commands, &mut out, &mut manager, armed));
+    let served = failure::catch(|| serve(&mut commands, &mut out, &mut manager, armed));
     let ending = match served {
         Ok(ending) => ending,
         Err(panicked) => {
@@ -451,8 +457,8 @@ mod parent_watch {
 
     /// Ends the thread (the worker is leaving anyway).
     pub(super) fn stop(watch: Option<Watch>) {
-        if let Some(mut watch) = watch {
-            watch.worker_done.pull();
+        if let Some(watch) = watch {
+            drop(watch.worker_done);
             watch.signals.close();
             let _ = watch.thread.join();
         }

@@ -22,17 +22,18 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use log::{error, info};
+use log::info;
 
-use graceful::exit_code::{self, Ending};
+use graceful::exit_code;
 use graceful::fault::Fault;
 use graceful::knobs::{parse_positive_seconds, Knobs};
 use graceful::lifecycle::App;
 use graceful::manager::{ManagerConfig, MultiProcessManager};
 use graceful::manager_service::{ManagerService, Settings};
+use graceful::signals::{self, Policy};
 use graceful::slow_service::SlowService;
 use graceful::worker::{self, WorkerOptions};
-use graceful::{logging, panics, signals};
+use graceful::{failure, logging};
 
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
@@ -74,48 +75,40 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // First thing, as in `simple`: every signal goes to one place.
-    let signals = match signals::install() {
-        Ok(signals) => signals,
-        Err(cause) => {
-            eprintln!("complex: {cause}");
-            return ExitCode::from(exit_code::START_FAILED);
-        }
-    };
+    // As in `simple`: the command line first, then every signal to one place.
     let args = Args::parse();
     if let Some(id) = args.worker_id {
         // The same executable, started by our own manager as a worker.
-        return worker::run(
-            signals,
-            WorkerOptions {
-                program: env!("CARGO_CRATE_NAME"),
-                id,
-                time_scale: args.knobs.time_scale,
-                fault: args.inject_fault,
-            },
-        );
+        return worker::run(WorkerOptions {
+            program: env!("CARGO_CRATE_NAME"),
+            id,
+            time_scale: args.knobs.time_scale,
+            fault: args.inject_fault,
+        });
     }
+    // Workers are this very executable, started again in worker mode.
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(cause) => {
+            eprintln!("complex: cannot find our own executable to start workers: {cause}");
+            return ExitCode::from(exit_code::START_FAILED);
+        }
+    };
+    let signals = match signals::install(Policy::Interrupt) {
+        Ok(signals) => signals,
+        Err(cause) => {
+            eprintln!("complex: cannot install the signal handlers: {cause}");
+            return ExitCode::from(exit_code::START_FAILED);
+        }
+    };
     logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 
     let app = App::new(signals, &args.knobs);
     // From here on, a panic in any thread (a busy loop, a pool job, a
     // collector) is logged once and stops the program gracefully, exit 7.
-    panics::install_hook(Some(app.failure_reporter()));
+    failure::install_panic_hook(Some(app.failure_reporter()));
 
-    // Workers are this very executable, started again in worker mode.
-    let program = match std::env::current_exe() {
-        Ok(program) => program,
-        Err(cause) => {
-            error!("cannot find our own executable to start workers: {cause}");
-            info!("main: end");
-            return Ending {
-                outcome: exit_code::Outcome::StartFailed,
-                ..Ending::clean()
-            }
-            .exit();
-        }
-    };
     let manager = MultiProcessManager::new(
         ManagerConfig {
             workers: usize::from(args.workers),

@@ -11,12 +11,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use log::info;
 
-use graceful::exit_code::{self, Ending};
+use graceful::exit_code;
 use graceful::fault::Fault;
 use graceful::knobs::Knobs;
 use graceful::lifecycle::App;
+use graceful::signals::{self, Policy};
 use graceful::slow_service::SlowService;
-use graceful::{logging, panics, signals};
+use graceful::{failure, logging};
 
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
@@ -32,37 +33,37 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // First thing: take over Ctrl+C, SIGTERM and SIGHUP. Until this line a
-    // signal kills the process outright; from here on, every signal goes to
-    // one place, which records it and decides what it means.
-    let signals = match signals::install() {
+    // A bad flag ends the program here with clap's message and exit code 2;
+    // nothing has started, so there is nothing to stop, and a Ctrl+C now
+    // simply ends the program the default way.
+    let args = Args::parse();
+    // Take over Ctrl+C, SIGTERM and SIGHUP: from here on, every signal goes
+    // to one place, which says what it means and forwards it.
+    let signals = match signals::install(Policy::Interrupt) {
         Ok(signals) => signals,
         Err(cause) => {
-            eprintln!("simple: {cause}");
+            eprintln!("simple: cannot install the signal handlers: {cause}");
             return ExitCode::from(exit_code::START_FAILED);
         }
     };
-    // A bad flag ends the program here with clap's message and exit code 2;
-    // nothing has started, so there is nothing to stop.
-    let args = Args::parse();
     logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 
     let app = App::new(signals, &args.knobs);
     // From here on, a panic in any thread is logged once and stops the
     // program gracefully, like Ctrl+C, with exit code 7.
-    panics::install_hook(Some(app.failure_reporter()));
+    failure::install_panic_hook(Some(app.failure_reporter()));
 
     // The order services are added is the order they start; they stop in
     // reverse. `run` blocks through all three stages.
     let scale = args.knobs.time_scale;
-    let ending: Ending = app
+    let ending = app
         .service(SlowService::new("service-1", scale))
         .service(SlowService::new("service-2", scale).with_fault(args.inject_fault))
         .run();
 
     info!("main: end");
     // Writes out the log, then exits with the status that tells the caller
-    // how it went; after a Ctrl+C, by dying of SIGINT (see `exit_code`).
+    // how it went; after a Ctrl+C, by dying of SIGINT (see `ending`).
     ending.exit()
 }

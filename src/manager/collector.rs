@@ -13,7 +13,7 @@ use log::{debug, warn};
 
 use super::dispatch::{worker_name, Phase};
 use super::{Event, ManagerError, Shared};
-use crate::children::SharedChild;
+use crate::ending::SharedChild;
 use crate::failure::Failure;
 use crate::lock;
 use crate::protocol::{self, Report};

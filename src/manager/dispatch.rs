@@ -42,7 +42,7 @@ pub(super) struct State<W> {
     /// Calls no worker was free for yet, oldest first.
     queue: VecDeque<(u64, Request)>,
     /// Pulled when `stop` begins, waking an `update` that waits.
-    pub(super) stop_trigger: Trigger,
+    pub(super) stop_trigger: Option<Trigger>,
 }
 
 /// The parent's view of one worker.
@@ -63,7 +63,7 @@ impl<W: Write> State<W> {
             workers: Vec::new(),
             waiting: HashMap::new(),
             queue: VecDeque::new(),
-            stop_trigger,
+            stop_trigger: Some(stop_trigger),
         }
     }
 

@@ -48,7 +48,7 @@ use log::{debug, info, warn};
 pub use error::ManagerError;
 
 use crate::cancel::{self, Cancelled};
-use crate::children::SharedChild;
+use crate::ending::SharedChild;
 use crate::failure::FailureReporter;
 use crate::protocol::{Output, Request};
 use crate::{lock, logging};
@@ -286,7 +286,7 @@ impl MultiProcessManager {
         logging::write_out_before_acting();
         let queued = {
             let mut state = self.shared.lock();
-            state.stop_trigger.pull();
+            state.stop_trigger = None;
             let queued = state.fail_queued_calls();
             state.tell_workers_to_stop();
             queued

@@ -17,7 +17,7 @@ use log::{debug, warn};
 use super::dispatch::{names, worker_name, Phase};
 use super::{collector, spawn, Event, ManagerError, MultiProcessManager};
 use super::{BOOTSTRAP_TIMEOUT, START_TIMEOUT};
-use crate::{children, lock};
+use crate::{ending, lock};
 
 impl MultiProcessManager {
     /// Spawns every worker and waits until all have started.
@@ -58,7 +58,7 @@ impl MultiProcessManager {
             return Err(spawn_error(std::io::Error::other("no stdin/stdout pipe")));
         };
         debug!("manager: spawned {name} (pid {})", child.id());
-        let child = children::adopt(child);
+        let child = ending::adopt(child);
         lock(&self.children).push(child.clone());
         let id = self.shared.lock().add_worker(stdin);
         debug_assert_eq!(id, worker);
@@ -139,7 +139,7 @@ impl MultiProcessManager {
         {
             let mut state = self.shared.lock();
             state.phase = Phase::Stopping;
-            state.stop_trigger.pull();
+            state.stop_trigger = None;
         }
         let workers = lock(&self.children).clone();
         // Killed outside the state lock: a collector holds its child's lock

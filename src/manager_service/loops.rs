@@ -2,7 +2,7 @@
 //!
 //! Each loop is a thread that waits, calls the manager through the pool,
 //! and waits again, until it is cancelled. Cancelling is one
-//! [`Trigger`] per group of loops: pulling it wakes
+//! [`Trigger`] per group of loops: dropping it wakes
 //! every loop of the group at once, even in the middle of a pause.
 //!
 //! What a cancelled loop does with the job it has in the pool is the lesson
@@ -81,8 +81,8 @@ impl LoopGroup {
     }
 
     /// Cancels every loop of the group and waits until each has ended.
-    pub fn cancel_and_join(mut self) {
-        self.trigger.pull();
+    pub fn cancel_and_join(self) {
+        drop(self.trigger);
         for thread in self.threads {
             // A loop that panicked has already ended; nothing to undo.
             let _ = thread.join();

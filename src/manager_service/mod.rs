@@ -26,13 +26,12 @@ use std::time::Duration;
 
 use log::{error, info};
 
-use crate::abandon;
+use crate::ending;
 use crate::fault::Fault;
 use crate::knobs::TimeScale;
 use crate::lifecycle::{BoxError, Service};
 use crate::manager::{ManagerError, MultiProcessManager};
 use crate::pool::{PoolError, ThreadPool};
-use crate::stop_deadline::StopDeadline;
 
 use loops::{LoopGroup, PoolCaller};
 
@@ -83,7 +82,7 @@ impl ManagerService {
     /// The steps of start, in order. Each one records itself in `running`
     /// as soon as it succeeded, so that a failure can undo exactly those.
     fn start_parts(&self, running: &mut Running) -> Result<(), BoxError> {
-        abandon::record_step("service-1: starting the manager (a job on the pool)");
+        ending::step("service-1: starting the manager (a job on the pool)");
         let manager = self.manager.clone();
         flatten(running.pool.submit(move || manager.start()).wait())?;
         running.manager_started = true;
@@ -129,16 +128,8 @@ impl ManagerService {
     /// The stop sequence, also used to undo a start that failed half-way.
     /// The order matters: the loops use the manager, so they go first; the
     /// manager's stop runs on the pool, so the pool goes last.
-    fn take_apart(
-        &self,
-        running: Running,
-        deadline: Option<&StopDeadline>,
-    ) -> Result<(), BoxError> {
-        let step = |what: &str| {
-            if let Some(deadline) = deadline {
-                deadline.step(format!("service-1: {what}"));
-            }
-        };
+    fn take_apart(&self, running: Running) -> Result<(), BoxError> {
+        let step = |what: &str| ending::step(format!("service-1: {what}"));
         if let Some(update_loop) = running.update_loop {
             info!("service-1: cancelling the update loop");
             step("waiting for the update loop to end");
@@ -179,7 +170,7 @@ impl Service for ManagerService {
             // The one undo path: take apart what did start, in stop order,
             // then fail with the first cause; a failure while undoing is
             // logged, not lost.
-            if let Err(undo) = self.take_apart(running, None) {
+            if let Err(undo) = self.take_apart(running) {
                 error!("service-1: undoing a failed start also failed: {undo}");
             }
             return Err(cause);
@@ -189,10 +180,10 @@ impl Service for ManagerService {
         Ok(())
     }
 
-    fn stop(&mut self, deadline: &StopDeadline) -> Result<(), BoxError> {
+    fn stop(&mut self) -> Result<(), BoxError> {
         info!("service-1: stopping");
         if let Some(running) = self.running.take() {
-            self.take_apart(running, Some(deadline))?;
+            self.take_apart(running)?;
         }
         info!("service-1: stopped");
         Ok(())

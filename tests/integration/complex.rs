@@ -70,7 +70,7 @@ fn ctrl_c_during_the_manager_start() {
     ctrl_c_while_holding(
         &mut program,
         worker_1,
-        "| main | signals | graceful::signals | WARN  | signal #1",
+        "| main | ctrl-c | graceful::signals | WARN  | signal #1",
     );
     let run = program.finish();
     assert_clean_stop(&run);

@@ -83,7 +83,7 @@ fn simple_service_stop_panics_and_service_1_still_stops() {
         STOP_FAILED,
         &[
             "service-2: stopping",
-            "| main | main | graceful::panics | ERROR | thread 'main' panicked at",
+            "| main | main | graceful::failure | ERROR | thread 'main' panicked at",
             "service-1: stopping",
             "service-1: stopped",
             "stop: 1 of 2 service(s) failed to stop (the others were stopped): service-2: panicked",
@@ -118,7 +118,7 @@ fn complex_service_stop_panics_and_service_1_still_stops() {
 /// A panic in `thread` stops `complex` gracefully with exit code 7.
 fn assert_panic_stops_complex(fault: &str, thread: &str, extra: &[&str]) -> Finished {
     let run = run_with_fault(COMPLEX, fault, extra);
-    let panic_line = format!("| graceful::panics | ERROR | thread '{thread}");
+    let panic_line = format!("| graceful::failure | ERROR | thread '{thread}");
     let reason = format!("end; thread '{thread}");
     run.assert_graceful_end_with(
         INTERNAL_FAILURE,
@@ -162,7 +162,7 @@ fn complex_pool_job_panic_fails_its_caller_and_stops_everything() {
 fn complex_worker_call_panic_is_reported_with_its_message() {
     let run = run_with_fault(COMPLEX, "worker-call", &[]);
     let expected = then_complex_stop(&[
-        "| worker-1 | main | graceful::panics | ERROR | thread 'main' panicked at",
+        "| worker-1 | main | graceful::failure | ERROR | thread 'main' panicked at",
         "worker-1: exited (panicked: injected fault (worker-call): a bug while processing call",
         "end; worker-1 died: panicked: injected fault (worker-call)",
     ]);

@@ -355,6 +355,103 @@ fn every_log_excerpt_matches_a_fresh_run() {
     assert!(checked >= 10, "only {checked} log excerpts found");
 }
 
+/// Rewrites every log excerpt from a fresh run at real speed (each check's
+/// `--time-scale` left out), so the README shows what a person sees:
+///
+/// ```text
+/// cargo test --release --test integration -- --ignored regenerate_log_excerpts
+/// ```
+///
+/// Each run of consecutive excerpt lines is found again in the new log by
+/// process, level and message (the target column may have moved with the
+/// code), and replaced by the lines found; a line with a `...` wildcard
+/// keeps its wildcards and takes only the new timestamp and target. A run
+/// that is not found any more is reported and left for a person to edit.
+#[test]
+#[ignore = "rewrites README.md; run it by hand after changing what the programs log"]
+fn regenerate_log_excerpts() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = readme();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut not_found = Vec::new();
+    for block in blocks(&text).into_iter().filter(|b| b.language == "text") {
+        if !block.before.starts_with("<!-- check:") {
+            continue;
+        }
+        let mut check = parse_check(&block.before);
+        if let Some(at) = check.args.iter().position(|arg| arg == "--time-scale") {
+            check.args.drain(at..at + 2);
+        }
+        let run = run_check(&check);
+        let log: Vec<String> = run
+            .log
+            .iter()
+            .map(|line| without_target(&normalize(line)))
+            .collect();
+        let mut from = 0;
+        let mut index = 0;
+        while index < block.lines.len() {
+            if block.lines[index].trim() == "..." {
+                index += 1;
+                continue;
+            }
+            let length = block.lines[index..]
+                .iter()
+                .position(|line| line.trim() == "...")
+                .unwrap_or(block.lines.len() - index);
+            let run_of_lines: Vec<String> = block.lines[index..index + length]
+                .iter()
+                .map(|line| without_target(&normalize(line)))
+                .collect();
+            match find_run(&log, from, &run_of_lines) {
+                Some(end) => {
+                    for (offset, fresh) in run.log[end - length..end].iter().enumerate() {
+                        let old = &block.lines[index + offset];
+                        lines[block.line_number + index + offset] = if old.contains("...") {
+                            retimed(old, fresh)
+                        } else {
+                            fresh.clone()
+                        };
+                    }
+                    from = end;
+                }
+                None => not_found.push(format!(
+                    "README line {}: not found in a real-speed run:\n{}\nlog:\n{}",
+                    block.line_number + index + 1,
+                    block.lines[index..index + length].join("\n"),
+                    run.log.join("\n")
+                )),
+            }
+            index += length;
+        }
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").expect("README.md is writable");
+    assert!(not_found.is_empty(), "{}", not_found.join("\n\n"));
+}
+
+/// A normalized line without its target column (the third of five).
+fn without_target(line: &str) -> String {
+    let mut columns: Vec<&str> = line.splitn(5, " | ").collect();
+    if columns.len() == 5 {
+        columns.remove(2);
+    }
+    columns.join(" | ")
+}
+
+/// `pattern` (an excerpt line with wildcards) with the timestamp and target
+/// of `fresh`.
+fn retimed(pattern: &str, fresh: &str) -> String {
+    let fresh: Vec<&str> = fresh.splitn(6, " | ").collect();
+    let mut columns: Vec<&str> = pattern.splitn(6, " | ").collect();
+    if let ([time, _, _, target, ..], [old_time, _, _, old_target, ..]) =
+        (&fresh[..], &mut columns[..])
+    {
+        *old_time = *time;
+        *old_target = *target;
+    }
+    columns.join(" | ")
+}
+
 #[test]
 fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
     let line = "2026-11-25T02:57:29.039Z | worker-4 | main | graceful::worker | INFO  | bootstrapped (pid 4242)";

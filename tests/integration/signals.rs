@@ -73,7 +73,7 @@ fn a_third_ctrl_c_during_complexs_stop_forces_the_exit() {
     program.press_ctrl_c();
     // Signals do not queue: wait until the parent has handled the second
     // (a worker's "signal #2" line says nothing about the parent's).
-    program.wait_for("| main | signals | graceful::signals | WARN  | signal #2");
+    program.wait_for("| main | ctrl-c | graceful::signals | WARN  | signal #2");
     program.press_ctrl_c();
     let run = program.finish();
     run.assert_exit_code(5);
