@@ -82,9 +82,8 @@ mod linux {
             if let Some(floor) = &floor {
                 floor.round_trips_pinned(label, logging);
             }
-            let rates: Vec<f64> = (0..3)
-                .map(|_| calls_per_second(logging, 4, Duration::from_secs(2)))
-                .collect();
+            let rates: Vec<f64> =
+                (0..3).map(|_| calls_per_second(logging, 4, Duration::from_secs(2))).collect();
             row(
                 &format!("manager calls/s, 4 callers, {label}"),
                 &format!("{:.0}", median_of(rates)),
@@ -92,16 +91,8 @@ mod linux {
             );
         }
         let (start, stop) = manager_start_stop(4, 10);
-        row(
-            "manager start, 4 workers",
-            &format!("{start:.1} ms"),
-            "10 runs",
-        );
-        row(
-            "manager stop, 4 workers",
-            &format!("{stop:.1} ms"),
-            "10 runs",
-        );
+        row("manager start, 4 workers", &format!("{start:.1} ms"), "10 runs");
+        row("manager stop, 4 workers", &format!("{stop:.1} ms"), "10 runs");
         if manager_only {
             let _ = std::fs::remove_file(&log_file);
             return;
@@ -112,15 +103,10 @@ mod linux {
         let pss = median_of(memory.iter().map(|m| m.1).collect());
         row(
             "`complex` tree memory, 4 workers",
-            &format!(
-                "{rss:.1} MB RSS, {pss:.1} MB PSS ({} processes)",
-                memory[0].2
-            ),
+            &format!("{rss:.1} MB RSS, {pss:.1} MB PSS ({} processes)", memory[0].2),
             "3 runs",
         );
-        let idle: Vec<f64> = (0..3)
-            .map(|_| simple_idle_cpu(Duration::from_secs(10)))
-            .collect();
+        let idle: Vec<f64> = (0..3).map(|_| simple_idle_cpu(Duration::from_secs(10))).collect();
         row(
             "`simple` CPU while idle in the wait loop",
             &format!("{:.2} ms per 10 s", median_of(idle)),
@@ -153,11 +139,7 @@ mod linux {
         let (mut input, mut output) = (std::io::stdin().lock(), std::io::stdout().lock());
         let mut byte = [0u8; 1];
         while matches!(input.read(&mut byte), Ok(1)) {
-            if output
-                .write_all(&byte)
-                .and_then(|()| output.flush())
-                .is_err()
-            {
+            if output.write_all(&byte).and_then(|()| output.flush()).is_err() {
                 return;
             }
         }
@@ -204,19 +186,11 @@ mod linux {
             row("pipe ping-pong floor", "needs two usable cores", "");
             return None;
         };
-        let mut floor = Floor {
-            here,
-            there,
-            same_core: 0.0,
-            cross_core: 0.0,
-        };
+        let mut floor = Floor { here, there, same_core: 0.0, cross_core: 0.0 };
         for placement in [Placement::SameCore, Placement::CrossCore] {
             let (median, p99) = floor.ping_pong(placement, 20_000);
             row(
-                &format!(
-                    "floor: pipe ping-pong between two processes, {}",
-                    placement.label()
-                ),
+                &format!("floor: pipe ping-pong between two processes, {}", placement.label()),
                 &format!("median {median:.1} µs, p99 {p99:.1} µs"),
                 "20000 round trips",
             );
@@ -448,16 +422,9 @@ mod linux {
     fn manager(workers: usize, logging: bool) -> Arc<MultiProcessManager> {
         // Workers read RUST_LOG when they start; the bench's own logger is
         // switched with the global level.
-        let filter = if logging {
-            graceful::logging::default_filter("complex")
-        } else {
-            "off".to_owned()
-        };
-        log::set_max_level(if logging {
-            log::LevelFilter::Debug
-        } else {
-            log::LevelFilter::Off
-        });
+        let filter =
+            if logging { graceful::logging::default_filter("complex") } else { "off".to_owned() };
+        log::set_max_level(if logging { log::LevelFilter::Debug } else { log::LevelFilter::Off });
         let config = ManagerConfig {
             workers,
             program: COMPLEX.into(),
@@ -589,11 +556,8 @@ mod linux {
     /// CPU time of every thread of `simple` while it waits, in ms per `period`.
     fn simple_idle_cpu(period: Duration) -> f64 {
         let run_for = format!("{}", period.as_secs_f64() + 1.0);
-        let mut child = start_until(
-            SIMPLE,
-            &["--time-scale", "0", "--run-for", &run_for],
-            "run: waiting",
-        );
+        let mut child =
+            start_until(SIMPLE, &["--time-scale", "0", "--run-for", &run_for], "run: waiting");
         let before = cpu_nanoseconds(child.id());
         thread::sleep(period);
         let after = cpu_nanoseconds(child.id());

@@ -21,16 +21,9 @@ fn main() -> ExitCode {
         eprintln!("parent: cannot find my own executable");
         return ExitCode::FAILURE;
     };
-    match Command::new(program)
-        .arg("--child")
-        .stdin(Stdio::piped())
-        .spawn()
-    {
+    match Command::new(program).arg("--child").stdin(Stdio::piped()).spawn() {
         Ok(child) => {
-            println!(
-                "parent: started child {}; exiting without stopping it",
-                child.id()
-            );
+            println!("parent: started child {}; exiting without stopping it", child.id());
             // Dropping `child` does not wait for it or kill it; the
             // parent's end of the pipe closes when the parent exits.
             ExitCode::SUCCESS

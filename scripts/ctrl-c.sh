@@ -25,7 +25,7 @@ the stop order (service-2, then service-1), and "main: end" last.
 Examples:
   scripts/ctrl-c.sh --during start
   scripts/ctrl-c.sh --bin complex --during run
-  scripts/ctrl-c.sh --bin complex --at 3 -- --unshielded --busy-loops 8
+  scripts/ctrl-c.sh --bin complex --at 3 -- --leave-jobs-running --busy-loops 8
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

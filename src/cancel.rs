@@ -56,10 +56,7 @@ pub fn pair() -> (Trigger, Cancelled) {
 /// Has `cancelled` been cancelled? For code that must decide without
 /// waiting; code that waits should put `cancelled` in its `select!`.
 pub fn is_cancelled(cancelled: &Cancelled) -> bool {
-    matches!(
-        cancelled.try_recv(),
-        Err(channel::TryRecvError::Disconnected)
-    )
+    matches!(cancelled.try_recv(), Err(channel::TryRecvError::Disconnected))
 }
 
 #[cfg(test)]

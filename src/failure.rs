@@ -30,7 +30,7 @@ use std::thread;
 use crossbeam::channel::Sender;
 use log::{error, warn};
 
-use crate::ending::Outcome;
+use crate::exit_code;
 use crate::signals::{Signals, Stage};
 
 /// What went wrong, in words a person can act on.
@@ -38,24 +38,24 @@ use crate::signals::{Signals, Stage};
 pub enum Failure {
     /// A worker process exited while the application still needed it.
     WorkerDied {
-        /// The worker's name, e.g. `worker-2`.
+        /// Its name, e.g. `worker-2`.
         worker: String,
         /// How it ended, e.g. `exit status: 7`, with its last words if any.
         detail: String,
     },
     /// A thread of ours panicked: a bug. Its message is already logged.
     Panicked {
-        /// The name of the thread that panicked.
+        /// The thread's name.
         thread: String,
     },
 }
 
 impl Failure {
     /// The exit status the program ends with because of this failure.
-    pub fn outcome(&self) -> Outcome {
+    pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::WorkerDied { .. } => Outcome::WorkerDied,
-            Failure::Panicked { .. } => Outcome::InternalFailure,
+            Failure::WorkerDied { .. } => exit_code::WORKER_DIED,
+            Failure::Panicked { .. } => exit_code::INTERNAL_FAILURE,
         }
     }
 }
@@ -82,20 +82,12 @@ impl FailureReporter {
     pub fn report(&self, failure: Failure) {
         if self.signals.stage() == Stage::Starting {
             // Start is shielded: it runs to its end, failure or not, for the
-            // same reason as for a Ctrl+C. Say so now, not only when start
-            // is over.
+            // same reason as for a Ctrl+C. Say so now, not only at the end.
             warn!("{failure} during start; start runs to its end, then the program stops");
         }
         // The application keeps the receiving end until it exits, so this
         // cannot fail while anyone is left to care.
         let _ = self.failures.send(failure);
-    }
-
-    /// Reports a panic of the current thread that [`catch`] stopped, as the
-    /// hook does for one nobody caught.
-    pub fn report_panic(&self) {
-        let thread = thread::current().name().unwrap_or("unnamed").to_owned();
-        self.report(Failure::Panicked { thread });
     }
 }
 
@@ -110,59 +102,33 @@ thread_local! {
 pub fn install_panic_hook(failures: Option<FailureReporter>) {
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current().name().unwrap_or("unnamed").to_owned();
-        let place = info
-            .location()
-            .map_or_else(String::new, |place| format!(" at {place}"));
-        error!(
-            "thread '{thread}' panicked{place}: {}",
-            message(info.payload())
-        );
+        let place = info.location().map_or(String::new(), |at| format!(" at {at}"));
+        error!("thread '{thread}' panicked{place}: {}", message(info.payload()));
         if let (0, Some(failures)) = (CATCHING.get(), &failures) {
             failures.report(Failure::Panicked { thread });
         }
     }));
 }
 
-/// A panic that [`catch`] stopped, with its message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Panicked {
-    /// The panic's payload if it was a string, else a placeholder.
-    pub message: String,
-}
-
-impl std::fmt::Display for Panicked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "panicked: {}", self.message)
-    }
-}
-
-impl std::error::Error for Panicked {}
-
-/// Runs `work`, turning a panic inside it into `Err(Panicked)`; the caller
-/// takes it from there (the hook logs it, and reports nothing).
+/// Runs `work`, turning a panic inside it into `Err(its message)`; the
+/// caller takes it from there (the hook logs the panic, and reports nothing).
 ///
 /// `AssertUnwindSafe` is sound here for the same reason the crate's `lock`
 /// helper is: the state `work` can leave behind is either thrown away with
 /// the failed part or consistent after every statement.
-pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, Panicked> {
+pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     CATCHING.set(CATCHING.get() + 1);
     let result = panic::catch_unwind(AssertUnwindSafe(work));
     CATCHING.set(CATCHING.get() - 1);
-    result.map_err(|payload| Panicked {
-        message: message(payload.as_ref()),
-    })
+    result.map_err(|payload| message(payload.as_ref()))
 }
 
 /// The text a panic was raised with (`panic!("...")` gives a `&str` or a
 /// `String`; anything else has no message we can show).
 fn message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
+    let text = payload.downcast_ref::<&str>().copied();
+    let text = text.or(payload.downcast_ref::<String>().map(String::as_str));
+    text.unwrap_or("a panic without a message").to_owned()
 }
 
 #[cfg(test)]
@@ -174,9 +140,9 @@ mod tests {
         assert_eq!(catch(|| 7), Ok(7));
         let number = 3;
         let caught = catch(|| -> u32 { panic!("broke at {number}") });
-        assert_eq!(caught.map_err(|p| p.message), Err("broke at 3".to_owned()));
+        assert_eq!(caught, Err("broke at 3".to_owned()));
         let plain = catch(|| -> u32 { panic!("plain") });
-        assert_eq!(plain.map_err(|p| p.message), Err("plain".to_owned()));
+        assert_eq!(plain, Err("plain".to_owned()));
     }
 
     #[test]

@@ -49,59 +49,28 @@ impl Fault {
 
     /// The flag's value, to pass the fault on to a worker process.
     pub fn name(self) -> String {
-        self.to_possible_value()
-            .map_or_else(String::new, |value| value.get_name().to_owned())
-    }
-
-    /// Is this a fault a worker process acts out?
-    pub fn is_in_worker(self) -> bool {
-        matches!(
-            self,
-            Fault::WorkerStart | Fault::WorkerCall | Fault::WorkerHang
-        )
+        self.to_possible_value().map_or_else(String::new, |value| value.get_name().to_owned())
     }
 }
 
 /// An injected fault waiting for its moment: it goes off once, at the one
 /// place that names it, and never anywhere else.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Armed(Option<Fault>);
+pub struct Armed(pub Option<Fault>);
 
 impl Armed {
-    /// Armed with `fault` (or with nothing).
-    pub fn new(fault: Option<Fault>) -> Armed {
-        Armed(fault)
-    }
-
-    /// Armed only for the first of a kind (`busy-1`, `worker-1`).
-    pub fn for_first(fault: Option<Fault>, index: usize) -> Armed {
-        Armed(fault.filter(|_| index == 1))
-    }
-
-    /// Is it armed with `fault`? (Does not disarm.)
-    pub fn is(&self, fault: Fault) -> bool {
-        self.0 == Some(fault)
-    }
-
     /// If armed with `fault`, disarms and panics with a message naming the
     /// fault and `what`: a simulated bug, handled as a real one would be.
     /// The panic names the caller's line, where the fault acts.
     #[track_caller]
     pub fn fire(&mut self, fault: Fault, what: &str) {
-        if self.0 == Some(fault) {
-            self.0 = None;
+        if self.take(fault) {
             panic!("injected fault ({}): {what}", fault.name());
         }
     }
 
-    /// Moves `fault`, if armed, into an `Armed` of its own (to fire inside a
-    /// job that runs elsewhere); this one is disarmed for it.
-    pub fn split(&mut self, fault: Fault) -> Armed {
-        Armed(self.take(fault).then_some(fault))
-    }
-
     /// If armed with `fault`, disarms and returns true: for faults that are
-    /// not panics (an error, a hang).
+    /// not panics (an error, a hang), or that act elsewhere (in a pool job).
     pub fn take(&mut self, fault: Fault) -> bool {
         let armed = self.0 == Some(fault);
         if armed {
@@ -117,19 +86,16 @@ mod tests {
 
     #[test]
     fn fires_once_and_only_at_its_place() {
-        let mut armed = Armed::new(Some(Fault::BusyLoop));
+        let mut armed = Armed(Some(Fault::BusyLoop));
         armed.fire(Fault::Update, "not here");
         let caught = crate::failure::catch(|| armed.fire(Fault::BusyLoop, "here"));
-        assert_eq!(
-            caught.map_err(|panicked| panicked.message),
-            Err("injected fault (busy-loop): here".to_owned())
-        );
+        assert_eq!(caught, Err("injected fault (busy-loop): here".to_owned()));
     }
 
     #[test]
-    fn only_the_first_of_a_kind_is_armed() {
-        assert!(Armed::for_first(Some(Fault::WorkerCall), 1).is(Fault::WorkerCall));
-        assert!(!Armed::for_first(Some(Fault::WorkerCall), 2).is(Fault::WorkerCall));
+    fn take_disarms_only_its_own_fault() {
+        assert!(Armed(Some(Fault::WorkerCall)).take(Fault::WorkerCall));
+        assert!(!Armed(Some(Fault::WorkerCall)).take(Fault::WorkerStart));
     }
 
     #[test]

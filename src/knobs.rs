@@ -9,6 +9,7 @@
 //! combination of accepted values can overflow a `Duration` or an `Instant`
 //! later: a value the parser accepts is a value the program can run with.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use clap::Args;
@@ -41,62 +42,45 @@ pub struct Knobs {
     pub run_for: Option<Duration>,
 }
 
-/// How much of each designed delay to keep (1.0: all of it).
+/// How much of each designed delay to keep: 1.0 keeps all of it. Values
+/// from the command line are from 0 to [`MAX_TIME_SCALE`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TimeScale(f64);
+pub struct TimeScale(pub f64);
 
 impl TimeScale {
-    /// A factor from 0 to [`MAX_TIME_SCALE`]; `None` for anything else.
-    pub fn new(factor: f64) -> Option<TimeScale> {
-        (0.0..=MAX_TIME_SCALE)
-            .contains(&factor)
-            .then_some(TimeScale(factor))
-    }
-
     /// The scaled length of a delay designed to last `seconds`. Saturates
     /// instead of panicking (bounded knobs never get near that).
     pub fn of(self, seconds: f64) -> Duration {
-        Duration::try_from_secs_f64(seconds * self.0).unwrap_or(if seconds > 0.0 {
-            Duration::MAX
-        } else {
-            Duration::ZERO
-        })
-    }
-
-    /// The factor itself.
-    pub fn factor(self) -> f64 {
-        self.0
+        let saturated = if seconds > 0.0 { Duration::MAX } else { Duration::ZERO };
+        Duration::try_from_secs_f64(seconds * self.0).unwrap_or(saturated)
     }
 }
 
 fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
-    let factor: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    TimeScale::new(factor)
-        .ok_or_else(|| format!("must be a number from 0 to {MAX_TIME_SCALE}, got `{text}`"))
+    number_in(text, "a number", 0.0..=MAX_TIME_SCALE).map(TimeScale)
 }
 
 /// Seconds as a decimal number (`0.5`, `30`), from 0 to [`MAX_SECONDS`].
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !(0.0..=MAX_SECONDS).contains(&seconds) {
-        return Err(format!(
-            "must be a number of seconds from 0 to {MAX_SECONDS}, got `{text}`"
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    number_in(text, "a number of seconds", 0.0..=MAX_SECONDS).map(Duration::from_secs_f64)
 }
 
 /// Seconds as a decimal number, more than zero.
 pub fn parse_positive_seconds(text: &str) -> Result<Duration, String> {
-    let duration = parse_seconds(text)?;
-    if duration.is_zero() {
-        return Err(format!("must be more than 0 seconds, got `{text}`"));
+    match parse_seconds(text)? {
+        zero if zero.is_zero() => Err(format!("must be more than 0 seconds, got `{text}`")),
+        duration => Ok(duration),
     }
-    Ok(duration)
+}
+
+/// `text` as a number within `range` (which leaves out NaN and infinity).
+fn number_in(text: &str, what: &str, range: RangeInclusive<f64>) -> Result<f64, String> {
+    let number: f64 = text.parse().map_err(|_| format!("`{text}` is not {what}"))?;
+    if !range.contains(&number) {
+        let (low, high) = range.into_inner();
+        return Err(format!("must be {what} from {low} to {high}, got `{text}`"));
+    }
+    Ok(number)
 }
 
 #[cfg(test)]

@@ -14,14 +14,12 @@
 //! `drop` order would hide it in the declaration order of variables, and
 //! `std::process::exit` would skip it entirely.
 
-use std::time::Duration;
-
-use crossbeam::channel::{self, after, never, Receiver, Sender};
+use crossbeam::channel::{self, after, never, Receiver};
 use crossbeam::select;
 use log::{error, info, warn};
 
-use crate::cancel;
-use crate::ending::{self, Ending, Outcome, StopDeadline};
+use crate::ending::{self, Ending};
+use crate::exit_code;
 use crate::failure::{self, Failure, FailureReporter};
 use crate::knobs::Knobs;
 use crate::signals::{Signals, Stage};
@@ -33,15 +31,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A part of the application with a start and a stop.
 ///
 /// `stop` is called only if `start` returned `Ok`: it may assume that
-/// everything `start` set up exists.
+/// everything `start` set up exists. A stop that waits for something says
+/// what with [`ending::step`], so a stop that hangs is reported precisely.
 pub trait Service {
     /// Names the service in the log (e.g. `service-1`).
     fn name(&self) -> &str;
-    /// Starts the service. Called while the start is shielded from
-    /// interrupts; an error here stops what started before it, in reverse.
+    /// Starts the service, shielded from interrupts; an error here stops
+    /// what started before it, in reverse.
     fn start(&mut self) -> Result<(), BoxError>;
-    /// Stops the service. A stop that waits for something says what with
-    /// [`ending::step`], so a stop that hangs can be reported precisely.
+    /// Stops the service.
     fn stop(&mut self) -> Result<(), BoxError>;
 }
 
@@ -70,10 +68,9 @@ impl std::fmt::Display for StopReason {
 /// The application: its services and the knobs that govern its lifecycle.
 pub struct App {
     signals: &'static Signals,
-    stop_timeout: Duration,
-    run_for: Option<Duration>,
+    knobs: Knobs,
     services: Vec<Box<dyn Service>>,
-    failure_sender: Sender<Failure>,
+    reporter: FailureReporter,
     failures: Receiver<Failure>,
 }
 
@@ -81,24 +78,15 @@ impl App {
     /// An application with no services yet, governed by `knobs`'
     /// `--stop-timeout` and `--run-for`, listening to `signals`.
     pub fn new(signals: &'static Signals, knobs: &Knobs) -> App {
-        let (failure_sender, failures) = channel::unbounded();
-        App {
-            signals,
-            stop_timeout: knobs.stop_timeout,
-            run_for: knobs.run_for,
-            services: Vec::new(),
-            failure_sender,
-            failures,
-        }
+        let (sender, failures) = channel::unbounded();
+        let reporter = FailureReporter { failures: sender, signals };
+        App { signals, knobs: knobs.clone(), services: Vec::new(), reporter, failures }
     }
 
     /// A handle that services give to their threads, to report a failure that
     /// should stop the application (see [`crate::failure`]).
     pub fn failure_reporter(&self) -> FailureReporter {
-        FailureReporter {
-            failures: self.failure_sender.clone(),
-            signals: self.signals,
-        }
+        self.reporter.clone()
     }
 
     /// Adds a service; services start in the order they are added.
@@ -110,23 +98,14 @@ impl App {
     /// Runs the three stages and says how it went.
     pub fn run(mut self) -> Ending {
         self.signals.say_which_are_ignored();
-        let reason = if cancel::is_cancelled(self.signals.interrupt()) {
-            // Ctrl+C came before we even began: nothing is started, so
-            // there is nothing to stop.
-            info!("interrupted before start; nothing to start");
-            self.services.clear();
-            StopReason::Interrupted
-        } else {
-            self.start_and_run()
-        };
+        let reason = self.start_and_run();
 
         // --- stop, shielded ---
         ending::step("beginning the stop");
         info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
         let shield = self.signals.shield(Stage::Stopping);
-        let deadline = StopDeadline::arm(self.stop_timeout);
-        let stop_failed = self.stop_all();
-        let write_out_by = deadline.disarm();
+        let (stop_failed, write_out_by) =
+            ending::stop_within(self.knobs.stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
@@ -139,21 +118,15 @@ impl App {
         for failure in &late_failures {
             error!("stop: also, {failure}");
         }
-
         // The cause of the stop decides the exit code; a failed stop comes
         // next; then whatever went wrong during the stop.
-        let outcome = match reason {
-            StopReason::StartFailed => Outcome::StartFailed,
-            StopReason::Failed(failure) => failure.outcome(),
-            _ if stop_failed => Outcome::StopFailed,
-            _ => late_failures
-                .first()
-                .map_or(Outcome::Clean, Failure::outcome),
+        let code = match reason {
+            StopReason::StartFailed => exit_code::START_FAILED,
+            StopReason::Failed(failure) => failure.exit_code(),
+            _ if stop_failed => exit_code::STOP_FAILED,
+            _ => late_failures.first().map_or(exit_code::CLEAN, Failure::exit_code),
         };
-        Ending {
-            outcome,
-            write_out_by,
-        }
+        Ending { code, write_out_by }
     }
 
     /// Start, shielded, then the run stage unless start failed or was
@@ -186,24 +159,19 @@ impl App {
     /// started and, if one failed, why the program must stop now.
     fn start_all(&mut self) -> (usize, Option<StopReason>) {
         for (index, service) in self.services.iter_mut().enumerate() {
-            ending::step(format!("starting {}", service.name()));
+            let name = service.name().to_owned();
+            ending::step(format!("starting {name}"));
             // A panic in `start` must not unwind past us: the services
             // started before this one still need their stop.
             let failure = match failure::catch(|| service.start()) {
                 Ok(Ok(())) => continue,
                 Ok(Err(cause)) => {
-                    error!(
-                        "start: {} failed to start: {cause}; stopping what has started",
-                        service.name()
-                    );
+                    error!("start: {name} failed to start: {cause}; stopping what has started");
                     StopReason::StartFailed
                 }
-                Err(_panicked) => {
+                Err(_) => {
                     // The hook has logged the panic and its message.
-                    error!(
-                        "start: {} panicked while starting; stopping what has started",
-                        service.name()
-                    );
+                    error!("start: {name} panicked while starting; stopping what has started");
                     let thread = std::thread::current().name().unwrap_or("main").to_owned();
                     StopReason::Failed(Failure::Panicked { thread })
                 }
@@ -218,7 +186,7 @@ impl App {
     fn run_stage(&self) -> StopReason {
         ending::step("waiting in the run stage");
         info!("run: waiting for {}", self.signals.heard());
-        let run_time_over = self.run_for.map_or_else(never, after);
+        let run_time_over = self.knobs.run_for.map_or_else(never, after);
         let reason = select! {
             recv(self.signals.interrupt()) -> _ => StopReason::Interrupted,
             recv(self.failures) -> failure => match failure {
@@ -242,21 +210,19 @@ impl App {
     fn stop_all(&mut self) -> bool {
         let mut failures = Vec::new();
         for service in self.services.iter_mut().rev() {
-            ending::step(format!("stopping {}", service.name()));
+            let name = service.name().to_owned();
+            ending::step(format!("stopping {name}"));
             match failure::catch(|| service.stop()) {
                 Ok(Ok(())) => {}
-                Ok(Err(cause)) => failures.push(format!("{}: {cause}", service.name())),
+                Ok(Err(cause)) => failures.push(format!("{name}: {cause}")),
                 // The hook has logged the panic and its message.
-                Err(_panicked) => failures.push(format!("{}: panicked", service.name())),
+                Err(_) => failures.push(format!("{name}: panicked")),
             }
         }
         if !failures.is_empty() {
-            error!(
-                "stop: {} of {} service(s) failed to stop (the others were stopped): {}",
-                failures.len(),
-                self.services.len(),
-                failures.join("; ")
-            );
+            let (failed, all) = (failures.len(), self.services.len());
+            let failures = failures.join("; ");
+            error!("stop: {failed} of {all} service(s) failed to stop (the others were stopped): {failures}");
         }
         !failures.is_empty()
     }
@@ -265,6 +231,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use super::*;
     use crate::knobs::TimeScale;
@@ -312,11 +279,11 @@ mod tests {
 
     /// Runs an app of three services (`a`, `b`, `c`) that ends its run stage
     /// at once; returns the outcome and the journal.
-    fn run_app(behaviours: [Behaviour; 3], failure: Option<Failure>) -> (Outcome, Vec<String>) {
+    fn run_app(behaviours: [Behaviour; 3], failure: Option<Failure>) -> (u8, Vec<String>) {
         // A hub of its own, without the process-wide signal handler.
         let signals = Signals::for_tests();
         let knobs = Knobs {
-            time_scale: TimeScale::new(0.0).unwrap(),
+            time_scale: TimeScale(0.0),
             stop_timeout: Duration::from_secs(30),
             run_for: Some(Duration::ZERO),
         };
@@ -332,7 +299,7 @@ mod tests {
                 journal: journal.clone(),
             });
         }
-        let outcome = app.run().outcome;
+        let outcome = app.run().code;
         let journal = crate::lock(&journal).clone();
         (outcome, journal)
     }
@@ -342,24 +309,21 @@ mod tests {
     #[test]
     fn starts_in_order_and_stops_in_reverse() {
         let (outcome, journal) = run_app([Works; 3], None);
-        assert_eq!(outcome, Outcome::Clean);
-        assert_eq!(
-            journal,
-            ["start a", "start b", "start c", "stop c", "stop b", "stop a"]
-        );
+        assert_eq!(outcome, exit_code::CLEAN);
+        assert_eq!(journal, ["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
     }
 
     #[test]
     fn a_failed_start_stops_only_what_started_before_it() {
         let (outcome, journal) = run_app([Works, FailsToStart, Works], None);
-        assert_eq!(outcome, Outcome::StartFailed);
+        assert_eq!(outcome, exit_code::START_FAILED);
         assert_eq!(journal, ["start a", "start b", "stop a"]);
     }
 
     #[test]
     fn a_panic_in_start_is_an_internal_failure_and_still_stops_the_rest() {
         let (outcome, journal) = run_app([Works, PanicsInStart, Works], None);
-        assert_eq!(outcome, Outcome::InternalFailure);
+        assert_eq!(outcome, exit_code::INTERNAL_FAILURE);
         assert_eq!(journal, ["start a", "start b", "stop a"]);
     }
 
@@ -367,11 +331,8 @@ mod tests {
     fn a_failed_or_panicking_stop_does_not_skip_the_other_stops() {
         for broken in [FailsToStop, PanicsInStop] {
             let (outcome, journal) = run_app([Works, broken, Works], None);
-            assert_eq!(outcome, Outcome::StopFailed);
-            assert_eq!(
-                journal,
-                ["start a", "start b", "start c", "stop c", "stop b", "stop a"]
-            );
+            assert_eq!(outcome, exit_code::STOP_FAILED);
+            assert_eq!(journal, ["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
         }
     }
 
@@ -382,7 +343,7 @@ mod tests {
             detail: "signal: 9 (SIGKILL)".to_owned(),
         };
         let (outcome, journal) = run_app([Works; 3], Some(failure));
-        assert_eq!(outcome, Outcome::WorkerDied);
+        assert_eq!(outcome, exit_code::WORKER_DIED);
         assert_eq!(journal.len(), 6);
     }
 }

@@ -58,7 +58,7 @@
 //! forces it either way, as for any `env_logger` program.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
@@ -83,39 +83,24 @@ pub fn default_filter(program: &str) -> String {
 /// (for the default filter); `process` names this process in every line
 /// (`main`, `worker-1`...). Call once, before the first log record.
 pub fn init(program: &str, process: &str) {
-    let filter = env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or(default_filter(program)),
-    )
-    .build();
+    let env = env_logger::Env::default().default_filter_or(default_filter(program));
+    let filter = env_logger::Builder::from_env(env).build();
     let max_level = filter.filter();
     let (lines, queue) = channel::unbounded();
     let colour = colour_wanted();
-    let writer = thread::Builder::new()
-        .name("log-writer".into())
-        .spawn(move || write_lines(&queue, colour));
-    let writer = match writer {
-        Ok(writer) => writer,
-        Err(cause) => {
-            // Without the writer there is nowhere to send lines; say so the
-            // only way left and run without a log rather than not at all.
-            eprintln!("{process}: cannot start the log writer ({cause}); logging is off");
-            return;
-        }
+    let writer = thread::Builder::new().name("log-writer".into());
+    let writer = match writer.spawn(move || write_lines(&queue, colour)) {
+        Ok(writer) => Mutex::new(Some(writer)),
+        // Without the writer there is nowhere to send lines; say so the only
+        // way left, and run without a log rather than not at all.
+        Err(cause) => return eprintln!("{process}: no log writer ({cause}); logging is off"),
     };
-    let logger = LOGGER.get_or_init(|| Logger {
-        filter,
-        process: process.to_owned(),
-        colour,
-        lines,
-        writer: Mutex::new(Some(writer)),
-    });
+    let process = process.to_owned();
+    let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(max_level);
     }
 }
-
-/// How long [`write_out_before_acting`] waits for a slow stderr.
-const BEFORE_ACTING: Duration = Duration::from_millis(100);
 
 /// Writes out every line logged so far, before an action that another
 /// process will answer (see "Order and time" above), so the answer cannot
@@ -123,7 +108,7 @@ const BEFORE_ACTING: Duration = Duration::from_millis(100);
 /// must not hold up the action, which then goes on with its line queued.
 pub fn write_out_before_acting() {
     if let Some(logger) = LOGGER.get() {
-        let _ = logger.written_out(BEFORE_ACTING, false);
+        logger.written_out(Duration::from_millis(100), false);
     }
 }
 
@@ -133,25 +118,21 @@ pub fn write_out_before_acting() {
 /// everything was written; if stderr stayed blocked, the writer is left
 /// behind for `exit` to end, and the lines still queued are lost.
 pub fn finish(within: Duration) -> bool {
-    let Some(logger) = LOGGER.get() else {
-        return true;
-    };
-    CLOSED.store(true, Ordering::SeqCst);
-    if !logger.written_out(within, true) {
-        return false;
-    }
-    if let Some(writer) = crate::lock(&logger.writer).take() {
+    CLOSED.store(true, SeqCst);
+    let Some(logger) = LOGGER.get() else { return true };
+    let written = logger.written_out(within, true);
+    if let Some(writer) = crate::lock(&logger.writer).take().filter(|_| written) {
         let _ = writer.join();
     }
-    true
+    written
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 /// Set by [`finish`]: every record from then on is dropped.
 static CLOSED: AtomicBool = AtomicBool::new(false);
-/// Bytes queued and not yet written (the writer takes them off).
+/// Bytes queued and not yet written (the writer takes them off), and the
+/// records dropped since the queue was last below its limit.
 static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
-/// Records dropped since the queue was last below its limit.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 struct Logger {
@@ -181,22 +162,24 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.filter.matches(record) || CLOSED.load(Ordering::SeqCst) {
+        if !self.filter.matches(record) || CLOSED.load(SeqCst) {
             return;
         }
         let time = SystemTime::now();
         let thread = thread::current();
         let thread = thread.name().unwrap_or("unnamed");
         let text = self.columns(thread, record.target(), record.level(), record.args());
-        if !fits(text.len()) {
-            DROPPED.fetch_add(1, Ordering::SeqCst);
+        if QUEUED_BYTES.fetch_add(text.len(), SeqCst) + text.len() > MAX_QUEUED_BYTES {
+            QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
+            DROPPED.fetch_add(1, SeqCst);
             return;
         }
-        let dropped = DROPPED.swap(0, Ordering::SeqCst);
+        // The first line that fits after a gap says how big the gap was.
+        let dropped = DROPPED.swap(0, SeqCst);
         if dropped > 0 {
             let notice = format!("{dropped} log record(s) dropped: stderr was not being read");
             let notice = self.columns(thread, module_path!(), Level::Warn, &notice);
-            QUEUED_BYTES.fetch_add(notice.len(), Ordering::SeqCst);
+            QUEUED_BYTES.fetch_add(notice.len(), SeqCst);
             let _ = self.lines.send(Message::Line { time, text: notice });
         }
         let _ = self.lines.send(Message::Line { time, text });
@@ -205,22 +188,12 @@ impl Log for Logger {
     fn flush(&self) {}
 }
 
-/// Counts `bytes` into the queue, if they fit under the limit.
-fn fits(bytes: usize) -> bool {
-    let before = QUEUED_BYTES.fetch_add(bytes, Ordering::SeqCst);
-    if before + bytes <= MAX_QUEUED_BYTES {
-        return true;
-    }
-    QUEUED_BYTES.fetch_sub(bytes, Ordering::SeqCst);
-    false
-}
-
 impl Logger {
     /// Waits until the lines queued so far are written, for at most `within`.
     fn written_out(&self, within: Duration, last: bool) -> bool {
         let (done, written) = channel::bounded(1);
-        let flush = Message::Flush { done, last };
-        self.lines.send(flush).is_ok() && written.recv_timeout(within).is_ok()
+        self.lines.send(Message::Flush { done, last }).is_ok()
+            && written.recv_timeout(within).is_ok()
     }
 
     /// Everything after the timestamp, newline included.
@@ -231,33 +204,19 @@ impl Logger {
         level: Level,
         message: &dyn std::fmt::Display,
     ) -> String {
-        let process = if self.process == "main" {
-            AnsiColor::Cyan.on_default().bold()
-        } else {
-            AnsiColor::Magenta.on_default()
-        };
-        let (level_style, message_style) = match level {
-            Level::Error => (AnsiColor::Red.on_default().bold(), Style::new().bold()),
-            Level::Warn => (AnsiColor::Yellow.on_default().bold(), Style::new()),
-            Level::Info => (AnsiColor::Green.on_default(), Style::new()),
-            Level::Debug | Level::Trace => (Style::new().dimmed(), Style::new().dimmed()),
-        };
-        let [process, level_style, message_style] =
-            [process, level_style, message_style].map(|style| self.paint(style));
-        format!(
-            " | {process}{}{process:#} | {thread} | {target} | \
-             {level_style}{level:<5}{level_style:#} | {message_style}{message}{message_style:#}\n",
-            self.process
-        )
-    }
-
-    /// `style`, or no style at all when colour is off.
-    fn paint(&self, style: Style) -> Style {
-        if self.colour {
-            style
-        } else {
-            Style::new()
-        }
+        let paint = |style: Style| if self.colour { style } else { Style::new() };
+        let process = paint(match self.process.as_str() {
+            "main" => AnsiColor::Cyan.on_default().bold(),
+            _ => AnsiColor::Magenta.on_default(),
+        });
+        let level_style = paint(match level {
+            Level::Error => AnsiColor::Red.on_default().bold(),
+            Level::Warn => AnsiColor::Yellow.on_default().bold(),
+            Level::Info => AnsiColor::Green.on_default(),
+            Level::Debug | Level::Trace => Style::new().dimmed(),
+        });
+        let name = &self.process;
+        format!(" | {process}{name}{process:#} | {thread} | {target} | {level_style}{level:<5}{level_style:#} | {message}\n")
     }
 }
 
@@ -266,22 +225,17 @@ impl Logger {
 /// loses that line and nothing else: the program does not depend on being
 /// heard.
 fn write_lines(queue: &Receiver<Message>, colour: bool) {
-    let mut stderr = std::io::stderr();
-    let dim = if colour {
-        Style::new().dimmed()
-    } else {
-        Style::new()
-    };
-    let mut shown = SystemTime::UNIX_EPOCH;
-    let mut line = Vec::new();
+    let dim = if colour { Style::new().dimmed() } else { Style::new() };
+    let (mut shown, mut line) = (SystemTime::UNIX_EPOCH, Vec::new());
     for message in queue {
         match message {
             Message::Line { time, text } => {
                 shown = shown.max(time);
+                let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
                 line.clear();
-                let _ = write!(line, "{dim}{}{dim:#}{text}", timestamp(shown));
-                let _ = stderr.write_all(&line);
-                QUEUED_BYTES.fetch_sub(text.len(), Ordering::SeqCst);
+                let _ = write!(line, "{dim}{stamp:.3}{dim:#}{text}");
+                let _ = std::io::stderr().write_all(&line);
+                QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
             }
             Message::Flush { done, last } => {
                 let _ = done.send(());
@@ -293,24 +247,18 @@ fn write_lines(queue: &Receiver<Message>, colour: bool) {
     }
 }
 
-/// `2026-11-25T10:00:00.123Z`: RFC 3339, UTC, to the millisecond.
-fn timestamp(time: SystemTime) -> String {
-    jiff::Timestamp::try_from(time).map_or_else(|_| "(time unknown)".into(), |t| format!("{t:.3}"))
-}
-
 /// Colour only where it is wanted: `RUST_LOG_STYLE` first (the `env_logger`
 /// convention), then `anstream`'s reading of stderr and the environment.
 fn colour_wanted() -> bool {
-    match std::env::var("RUST_LOG_STYLE").as_deref() {
-        Ok("always") => return true,
-        Ok("never") => return false,
-        _ => {}
-    }
-    let wanted = anstream::AutoStream::choice(&std::io::stderr()) != ColorChoice::Never;
+    let wanted = match std::env::var("RUST_LOG_STYLE").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => anstream::AutoStream::choice(&std::io::stderr()) != ColorChoice::Never,
+    };
     #[cfg(windows)]
     if wanted {
-        // Turns on the console's escape-code processing (Windows 10 and
-        // later), which is off by default for a console program.
+        // Turns on the console's escape codes (Windows 10 and later), which
+        // are off by default for a console program.
         let _ = anstream::AutoStream::always_ansi(std::io::stderr());
     }
     wanted
@@ -322,12 +270,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_with_milliseconds() {
-        assert_eq!(
-            timestamp(SystemTime::UNIX_EPOCH),
-            "1970-01-01T00:00:00.000Z"
-        );
         let time = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        assert_eq!(timestamp(time), "2023-11-14T22:13:20.123Z");
+        let stamp = jiff::Timestamp::try_from(time).unwrap();
+        assert_eq!(format!("{stamp:.3}"), "2023-11-14T22:13:20.123Z");
     }
 
     #[test]

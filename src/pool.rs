@@ -7,14 +7,14 @@
 //! thread is busy, a job queued later (such as "stop the manager") waits
 //! until one is free.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
-
-use crate::lock;
 use std::thread::{self, JoinHandle};
 
 use crossbeam::channel::{self, Receiver, Sender};
 use log::debug;
+
+use crate::failure::{self, Failure, FailureReporter};
+use crate::lock;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -29,10 +29,10 @@ pub enum PoolError {
 
 impl std::fmt::Display for PoolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PoolError::JobPanicked => f.write_str("the pool job panicked"),
-            PoolError::ShutDown => f.write_str("the thread pool is shut down"),
-        }
+        f.write_str(match self {
+            PoolError::JobPanicked => "the pool job panicked",
+            PoolError::ShutDown => "the thread pool is shut down",
+        })
     }
 }
 
@@ -56,42 +56,34 @@ pub struct JobHandle<T> {
 }
 
 impl ThreadPool {
-    /// Starts `size` threads named `pool-1` .. `pool-N`, all waiting on
-    /// one queue. Fails only if the OS refuses a thread.
-    pub fn new(size: usize) -> std::io::Result<ThreadPool> {
+    /// Starts `size` threads named `pool-1` .. `pool-N`, all waiting on one
+    /// queue; a job that panics is reported to `failures`. Fails only if the
+    /// OS refuses a thread.
+    pub fn new(size: usize, failures: Option<FailureReporter>) -> std::io::Result<ThreadPool> {
         let (sender, queue) = channel::unbounded::<Job>();
-        let mut threads = Vec::with_capacity(size);
+        let pool = ThreadPool { jobs: Mutex::new(Some(sender)), threads: Mutex::default() };
         for index in 1..=size {
-            let queue = queue.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("pool-{index}"))
-                .spawn(move || {
-                    // Ends when the queue is closed and drained.
-                    for job in queue {
-                        // A panicking job must not take its thread with it:
-                        // the pool would shrink silently, one panic at a time.
-                        // The panic hook has logged it; the job's caller gets
-                        // `JobPanicked` when the result sender is dropped.
-                        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+            let (queue, failures, thread) =
+                (queue.clone(), failures.clone(), format!("pool-{index}"));
+            let run = move || {
+                // Ends when the queue is closed and drained.
+                for job in queue {
+                    // A panicking job must not take its thread with it: the
+                    // pool would shrink silently, one panic at a time. The
+                    // hook has logged it; its caller gets `JobPanicked`; and
+                    // the application stops, as for any other panic.
+                    if let (Err(_), Some(failures)) = (failure::catch(job), &failures) {
+                        let thread = thread.clone();
+                        failures.report(Failure::Panicked { thread });
                     }
-                });
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(cause) => {
-                    // Close the queue so the threads made so far exit.
-                    drop(sender);
-                    for handle in threads {
-                        let _ = handle.join();
-                    }
-                    return Err(cause);
                 }
-            }
+            };
+            // On an error `pool` is dropped, which joins the threads so far.
+            lock(&pool.threads)
+                .push(thread::Builder::new().name(format!("pool-{index}")).spawn(run)?);
         }
         debug!("thread pool of {size} started");
-        Ok(ThreadPool {
-            jobs: Mutex::new(Some(sender)),
-            threads: Mutex::new(threads),
-        })
+        Ok(pool)
     }
 
     /// Queues `job`; it runs on the first free pool thread.
@@ -101,19 +93,13 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
     {
         let (sender, result) = channel::bounded(1);
-        let job: Job = Box::new(move || {
-            // The caller may have stopped waiting (an unshielded loop that
-            // was cancelled): then nobody wants the result, and that is fine.
-            let _ = sender.send(job());
-        });
+        // The caller may have stopped waiting (a loop that was cancelled and
+        // left its job running): then nobody wants the result, and that is
+        // fine.
+        let job: Job = Box::new(move || drop(sender.send(job())));
         // If the pool is shut down, `job` (and its sender) is dropped here,
         // so the handle reports `ShutDown` instead of waiting forever.
-        let queued = match lock(&self.jobs).as_ref() {
-            // Cannot fail: the pool threads hold the receiving end until
-            // this sender is dropped by `shutdown`.
-            Some(jobs) => jobs.send(job).is_ok(),
-            None => false,
-        };
+        let queued = lock(&self.jobs).as_ref().is_some_and(|jobs| jobs.send(job).is_ok());
         JobHandle { result, queued }
     }
 
@@ -167,7 +153,7 @@ mod tests {
 
     #[test]
     fn jobs_return_their_results() {
-        let pool = ThreadPool::new(2).unwrap();
+        let pool = ThreadPool::new(2, None).unwrap();
         let handles: Vec<_> = (0..10).map(|n| pool.submit(move || n * n)).collect();
         let results: Vec<i32> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(results, (0..10).map(|n| n * n).collect::<Vec<_>>());
@@ -175,17 +161,14 @@ mod tests {
 
     #[test]
     fn jobs_run_on_pool_threads() {
-        let pool = ThreadPool::new(1).unwrap();
-        let name = pool
-            .submit(|| thread::current().name().map(str::to_owned))
-            .wait()
-            .unwrap();
+        let pool = ThreadPool::new(1, None).unwrap();
+        let name = pool.submit(|| thread::current().name().map(str::to_owned)).wait().unwrap();
         assert_eq!(name.as_deref(), Some("pool-1"));
     }
 
     #[test]
     fn shutdown_runs_queued_jobs_then_joins() {
-        let pool = ThreadPool::new(2).unwrap();
+        let pool = ThreadPool::new(2, None).unwrap();
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..20 {
             let done = done.clone();
@@ -200,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_gives_an_error_and_the_thread_survives() {
-        let pool = ThreadPool::new(1).unwrap();
+        let pool = ThreadPool::new(1, None).unwrap();
         let failed = pool.submit(|| -> u32 { panic!("injected") }).wait();
         assert_eq!(failed, Err(PoolError::JobPanicked));
         assert_eq!(pool.submit(|| 7).wait(), Ok(7));
@@ -208,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_job_submitted_after_shutdown_fails_instead_of_hanging() {
-        let pool = ThreadPool::new(1).unwrap();
+        let pool = ThreadPool::new(1, None).unwrap();
         pool.shutdown();
         assert_eq!(pool.submit(|| 1).wait(), Err(PoolError::ShutDown));
     }

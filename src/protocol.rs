@@ -122,10 +122,8 @@ mod tests {
 
     #[test]
     fn messages_are_single_lines_that_round_trip() {
-        let command = Command::Call {
-            id: 3,
-            request: Request::ProcessString("line\nbreak".into()),
-        };
+        let command =
+            Command::Call { id: 3, request: Request::ProcessString("line\nbreak".into()) };
         let mut buffer = Vec::new();
         send(&mut buffer, &command).unwrap();
         assert_eq!(buffer.iter().filter(|&&b| b == b'\n').count(), 1);

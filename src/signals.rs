@@ -51,8 +51,7 @@
 //! ```
 
 use std::io;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::thread;
+use std::sync::{Mutex, OnceLock};
 
 use log::{debug, info, warn};
 
@@ -95,11 +94,12 @@ pub enum Policy {
 }
 
 /// What the program is doing, as far as a signal's meaning goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stage {
     /// Shielded: a signal waits until start is over.
+    #[default]
     Starting,
-    /// Before start, and the run stage: a signal interrupts at once.
+    /// The run stage: a signal interrupts at once.
     Running,
     /// Shielded: the stop runs to its end.
     Stopping,
@@ -128,18 +128,19 @@ pub struct Signals {
     force_exit: fn(&str),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct State {
     stage: Stage,
     /// Dropped by the first signal: that is what "interrupt" means.
     trigger: Option<Trigger>,
-    /// Signals counted in all; numbers every line.
+    /// Signals counted in all (each line is numbered), and since the
+    /// current shield went up.
     received: u32,
-    /// Signals counted since the current shield went up.
     while_shielded: u32,
     hangup_seen: bool,
 }
 
+const ALL: [Signal; 3] = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
 static SIGNALS: OnceLock<Signals> = OnceLock::new();
 
 /// Installs the process's signal handlers and returns the hub.
@@ -148,12 +149,9 @@ static SIGNALS: OnceLock<Signals> = OnceLock::new();
 /// harmless while nothing has started. `ctrlc` allows one handler per
 /// process, which suits us: every signal goes to one place.
 pub fn install(policy: Policy) -> io::Result<&'static Signals> {
-    let heard = match policy {
-        Policy::Interrupt => not_left_ignored(),
-        // The parent left these ignored on purpose (see `manager::spawn`);
-        // a worker hears them all, to log them.
-        Policy::Ignore => vec![Signal::CtrlC, Signal::Terminate, Signal::Hangup],
-    };
+    // A worker's parent left them ignored on purpose (see `manager::spawn`);
+    // a worker hears them all, to log them.
+    let heard = if policy == Policy::Ignore { ALL.to_vec() } else { not_left_ignored() };
     let signals =
         SIGNALS.get_or_init(|| Signals::new(policy, heard, |why| ending::force_exit(why)));
     if signals.heard.contains(&Signal::CtrlC) {
@@ -162,24 +160,15 @@ pub fn install(policy: Policy) -> io::Result<&'static Signals> {
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGHUP, SIGTERM};
-        let numbers = signals.heard.iter().filter_map(|signal| match signal {
-            Signal::Terminate => Some(SIGTERM),
-            Signal::Hangup => Some(SIGHUP),
-            Signal::CtrlC => None,
-        });
-        let mut listener = signal_hook::iterator::Signals::new(numbers)?;
-        thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                for number in listener.forever() {
-                    let hangup = number == SIGHUP;
-                    signals.on_signal(if hangup {
-                        Signal::Hangup
-                    } else {
-                        Signal::Terminate
-                    });
-                }
-            })?;
+        let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
+        let numbers = numbers.into_iter().filter(|(_, signal)| signals.heard.contains(signal));
+        let mut listener = signal_hook::iterator::Signals::new(numbers.map(|(number, _)| number))?;
+        std::thread::Builder::new().name("signals".into()).spawn(move || {
+            for number in listener.forever() {
+                let signal = if number == SIGHUP { Signal::Hangup } else { Signal::Terminate };
+                signals.on_signal(signal);
+            }
+        })?;
     }
     Ok(signals)
 }
@@ -190,24 +179,18 @@ pub fn install(policy: Policy) -> io::Result<&'static Signals> {
 /// back where the parent had chosen it.
 #[cfg(unix)]
 fn not_left_ignored() -> Vec<Signal> {
-    use nix::sys::signal::{signal, SigHandler, Signal as Number};
-    let mut heard = Vec::new();
-    for (number, name) in [
-        (Number::SIGINT, Signal::CtrlC),
-        (Number::SIGTERM, Signal::Terminate),
-        (Number::SIGHUP, Signal::Hangup),
-    ] {
-        // SAFETY: SigDfl and SigIgn are not handlers; no code of ours runs.
-        match unsafe { signal(number, SigHandler::SigDfl) } {
-            Ok(SigHandler::SigIgn) => drop(unsafe { signal(number, SigHandler::SigIgn) }),
-            _ => heard.push(name),
-        }
-    }
-    heard
+    use nix::sys::signal::{signal, SigHandler, Signal::*};
+    let numbers = [SIGINT, SIGTERM, SIGHUP];
+    // SAFETY: SigDfl and SigIgn are not handlers; no code of ours runs.
+    let ignored = |number| match unsafe { signal(number, SigHandler::SigDfl) } {
+        Ok(SigHandler::SigIgn) => unsafe { signal(number, SigHandler::SigIgn) }.is_ok(),
+        _ => false,
+    };
+    numbers.into_iter().zip(ALL).filter(|(number, _)| !ignored(*number)).map(|(_, s)| s).collect()
 }
 
-/// Windows has no signals to inherit as ignored; `ctrlc` hears every
-/// console event.
+/// Windows has no signals to inherit as ignored: `ctrlc` hears every console
+/// event.
 #[cfg(not(unix))]
 fn not_left_ignored() -> Vec<Signal> {
     vec![Signal::CtrlC]
@@ -216,34 +199,21 @@ fn not_left_ignored() -> Vec<Signal> {
 impl Signals {
     fn new(policy: Policy, heard: Vec<Signal>, force_exit: fn(&str)) -> Signals {
         let (trigger, interrupt) = cancel::pair();
-        let state = State {
-            stage: Stage::Running,
-            trigger: Some(trigger),
-            received: 0,
-            while_shielded: 0,
-            hangup_seen: false,
-        };
-        Signals {
-            state: Mutex::new(state),
-            interrupt,
-            policy,
-            heard,
-            force_exit,
-        }
+        // From here until start is over, the program is starting.
+        let state = State { trigger: Some(trigger), ..State::default() };
+        Signals { state: Mutex::new(state), interrupt, policy, heard, force_exit }
     }
 
     /// A hub that is not connected to the process's signals, for tests and
     /// examples: feed it with [`Signals::on_signal`]. Its third signal only
     /// logs instead of exiting.
     pub fn for_tests() -> &'static Signals {
-        let heard = vec![Signal::CtrlC, Signal::Terminate, Signal::Hangup];
-        let hub = Signals::new(Policy::Interrupt, heard, |why| warn!("{why} (a test hub)"));
+        let hub = Signals::new(Policy::Interrupt, ALL.to_vec(), |why| warn!("{why} (a test hub)"));
         Box::leak(Box::new(hub))
     }
 
     /// Cancelled by the first signal. Use it in `crossbeam::select!` to wait
-    /// for the interrupt together with other events, without spending any
-    /// CPU while waiting.
+    /// for the interrupt together with other events, using no CPU meanwhile.
     pub fn interrupt(&self) -> &Cancelled {
         &self.interrupt
     }
@@ -251,13 +221,11 @@ impl Signals {
     /// Says in the log which signals the parent left ignored: they stay
     /// ignored, as the shell convention has it.
     pub fn say_which_are_ignored(&self) {
-        for signal in [Signal::CtrlC, Signal::Terminate, Signal::Hangup] {
-            if !self.heard.contains(&signal) {
-                warn!(
-                    "{signal} was ignored when the program started (`nohup` does that to SIGHUP, \
-                     a script's `cmd &` to SIGINT), and stays ignored: it will not stop the program"
-                );
-            }
+        for signal in ALL.iter().filter(|signal| !self.heard.contains(signal)) {
+            warn!(
+                "{signal} was ignored when the program started (`nohup` does that to SIGHUP, \
+                 a script's `cmd &` to SIGINT), and stays ignored: it will not stop the program"
+            );
         }
     }
 
@@ -269,38 +237,32 @@ impl Signals {
 
     /// What the program is doing now, as far as a signal's meaning goes.
     pub fn stage(&self) -> Stage {
-        self.lock().stage
+        crate::lock(&self.state).stage
     }
 
     /// Raises a shield for `stage` (start or stop): until it is released,
     /// signals are recorded, and nobody acts on them.
     pub fn shield(&self, stage: Stage) -> Shield<'_> {
-        let mut state = self.lock();
-        state.stage = stage;
-        state.while_shielded = 0;
-        Shield {
-            signals: self,
-            released: false,
-        }
+        crate::lock(&self.state).stage = stage;
+        Shield { signals: self, released: false }
     }
 
-    /// Handles one signal: runs on the `signals` thread, once per signal.
+    /// Handles one signal, on the thread of the crate that caught it.
     pub fn on_signal(&self, signal: Signal) {
-        // Decided under the lock, which is held for counting only: the line
-        // is made and logged after it is released.
-        let (number, stage, trigger, repeat) = {
-            let mut state = self.lock();
-            let repeat = signal == Signal::Hangup && state.hangup_seen;
-            state.hangup_seen |= signal == Signal::Hangup;
-            if !repeat {
-                state.received += 1;
-                state.while_shielded += 1;
+        // The lock is held for counting only: the line is made and logged
+        // after it is released.
+        let (number, stage, trigger) = {
+            let mut state = crate::lock(&self.state);
+            // Closing a terminal sends SIGHUP twice (the kernel's, and the
+            // shell's to its jobs): one event, not a person asking twice.
+            if signal == Signal::Hangup && std::mem::replace(&mut state.hangup_seen, true) {
+                return;
             }
-            let trigger = match self.policy {
-                Policy::Interrupt => state.trigger.take(),
-                Policy::Ignore => None,
-            };
-            (state.received, state.stage, trigger, repeat)
+            state.received += 1;
+            state.while_shielded += u32::from(state.stage != Stage::Running);
+            let trigger =
+                if self.policy == Policy::Interrupt { state.trigger.take() } else { None };
+            (state.received, state.stage, trigger)
         };
         if self.policy == Policy::Ignore {
             // The terminal sends Ctrl+C to every process in its foreground
@@ -313,7 +275,7 @@ impl Signals {
         if signal == Signal::CtrlC {
             ending::remember_ctrl_c();
         }
-        if number >= FORCED_BY && !repeat {
+        if number >= FORCED_BY {
             return (self.force_exit)(&format!("signal #{number} ({signal}) forced the exit"));
         }
         let more = match FORCED_BY - number {
@@ -322,17 +284,18 @@ impl Signals {
         };
         match (stage, trigger.is_some()) {
             (Stage::Done, _) => {}
-            _ if repeat => info!("{signal} again: the same hangup as before, counted once"),
             (Stage::Running, true) => {
                 info!("signal #{number}: {signal}; interrupting: the graceful stop begins")
             }
-            (Stage::Running, false) => info!("signal #{number}: {signal}; already interrupted; {more}"),
+            (Stage::Running, false) => {
+                info!("signal #{number}: {signal}; already interrupted; {more}")
+            }
             (Stage::Starting, true) => {
                 warn!("signal #{number}: {signal} during start; delayed until start is over")
             }
-            (Stage::Starting, false) => warn!(
-                "signal #{number}: {signal} during start, which runs to its end before the stop; {more}"
-            ),
+            (Stage::Starting, false) => {
+                warn!("signal #{number}: {signal} during start, which runs to its end before the stop; {more}")
+            }
             (Stage::Stopping, _) => {
                 warn!("signal #{number}: {signal} during the stop, which runs to its end; {more}")
             }
@@ -342,50 +305,15 @@ impl Signals {
         drop(trigger);
     }
 
-    /// The `signals` thread must never die of a poisoned lock (see
-    /// [`crate::lock`]): it is what turns Ctrl+C into a stop.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        crate::lock(&self.state)
-    }
-}
-
-/// The delayed-interrupt guard, the counterpart of the Python demo's
-/// `DelayedKeyboardInterrupt`: while it lives, signals are recorded and
-/// nobody acts on them. Start runs under a shield because a half-done start
-/// leaves things worse than a finished one, and is hard to undo; the stop,
-/// because a half-done stop leaves things running.
-///
-/// Release it with [`Shield::release`] to learn whether the program was
-/// interrupted meanwhile; dropping it does the same without telling.
-#[must_use = "a shield protects only while it lives; bind it and call `release()`"]
-#[derive(Debug)]
-pub struct Shield<'a> {
-    signals: &'a Signals,
-    released: bool,
-}
-
-impl Shield<'_> {
-    /// Lowers the shield, and says in the log what was held back.
-    /// `Err(Interrupted)` means the program has been interrupted, during
-    /// the shield or before it, and should go on to stop.
-    pub fn release(mut self) -> Result<(), Interrupted> {
-        self.lower()
-    }
-
-    fn lower(&mut self) -> Result<(), Interrupted> {
-        if std::mem::replace(&mut self.released, true) {
-            return Ok(());
-        }
+    /// Ends the shield of the current stage; see [`Shield::release`].
+    fn lower_shield(&self) -> Result<(), Interrupted> {
         let (stage, delayed_signals) = {
-            let mut state = self.signals.lock();
-            let stage = state.stage;
-            state.stage = match stage {
-                Stage::Starting => Stage::Running,
-                _ => Stage::Done,
-            };
-            (stage, state.while_shielded)
+            let mut state = crate::lock(&self.state);
+            let shielded = state.stage;
+            state.stage = if shielded == Stage::Starting { Stage::Running } else { Stage::Done };
+            (shielded, std::mem::take(&mut state.while_shielded))
         };
-        if !cancel::is_cancelled(&self.signals.interrupt) {
+        if !cancel::is_cancelled(&self.interrupt) {
             return Ok(());
         }
         match (stage, delayed_signals) {
@@ -401,9 +329,34 @@ impl Shield<'_> {
     }
 }
 
+/// The delayed-interrupt guard, the counterpart of the Python demo's
+/// `DelayedKeyboardInterrupt`: while it lives, signals are recorded and
+/// nobody acts on them. Start runs under a shield because a half-done start
+/// leaves things worse than a finished one, and is hard to undo; the stop,
+/// because a half-done stop leaves things running.
+#[must_use = "a shield protects only while it lives; bind it and call `release()`"]
+#[derive(Debug)]
+pub struct Shield<'a> {
+    signals: &'a Signals,
+    released: bool,
+}
+
+impl Shield<'_> {
+    /// Lowers the shield, and says in the log what it held back.
+    /// `Err(Interrupted)` means the program has been interrupted, during
+    /// the shield or before it, and should go on to stop. (Dropping the
+    /// shield lowers it too, without telling.)
+    pub fn release(mut self) -> Result<(), Interrupted> {
+        self.released = true;
+        self.signals.lower_shield()
+    }
+}
+
 impl Drop for Shield<'_> {
     fn drop(&mut self) {
-        let _ = self.lower();
+        if !self.released {
+            let _ = self.signals.lower_shield();
+        }
     }
 }
 
@@ -495,10 +448,7 @@ mod tests {
         for _ in 0..5 {
             signals.on_signal(Signal::Hangup);
         }
-        assert!(
-            forced().is_empty(),
-            "one Ctrl+C and a closed terminal forced the exit"
-        );
+        assert!(forced().is_empty(), "one Ctrl+C and a closed terminal forced the exit");
         signals.on_signal(Signal::CtrlC);
         assert_eq!(forced().len(), 1);
     }

@@ -28,17 +28,13 @@ pub struct SlowService {
 impl SlowService {
     /// A service named `name` (`service-1`) in the log.
     pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
-        SlowService {
-            name: name.into(),
-            time_scale,
-            fault: Armed::default(),
-        }
+        SlowService { name: name.into(), time_scale, fault: Armed::default() }
     }
 
     /// Arms an injected fault (see [`crate::fault`]); only the service
     /// faults apply here.
     pub fn with_fault(mut self, fault: Option<Fault>) -> SlowService {
-        self.fault = Armed::new(fault);
+        self.fault = Armed(fault);
         self
     }
 }

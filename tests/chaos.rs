@@ -81,41 +81,13 @@ struct Scenario {
 }
 
 const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        name: "simple-ctrl-c",
-        exe: SIMPLE,
-        interrupt: Interrupt::CtrlC,
-    },
-    Scenario {
-        name: "complex-ctrl-c",
-        exe: COMPLEX,
-        interrupt: Interrupt::CtrlC,
-    },
-    Scenario {
-        name: "simple-ctrl-c-twice",
-        exe: SIMPLE,
-        interrupt: Interrupt::CtrlCTwice,
-    },
-    Scenario {
-        name: "complex-ctrl-c-twice",
-        exe: COMPLEX,
-        interrupt: Interrupt::CtrlCTwice,
-    },
-    Scenario {
-        name: "simple-sigterm",
-        exe: SIMPLE,
-        interrupt: Interrupt::Sigterm,
-    },
-    Scenario {
-        name: "complex-sigterm",
-        exe: COMPLEX,
-        interrupt: Interrupt::Sigterm,
-    },
-    Scenario {
-        name: "complex-kill-parent",
-        exe: COMPLEX,
-        interrupt: Interrupt::KillParent,
-    },
+    Scenario { name: "simple-ctrl-c", exe: SIMPLE, interrupt: Interrupt::CtrlC },
+    Scenario { name: "complex-ctrl-c", exe: COMPLEX, interrupt: Interrupt::CtrlC },
+    Scenario { name: "simple-ctrl-c-twice", exe: SIMPLE, interrupt: Interrupt::CtrlCTwice },
+    Scenario { name: "complex-ctrl-c-twice", exe: COMPLEX, interrupt: Interrupt::CtrlCTwice },
+    Scenario { name: "simple-sigterm", exe: SIMPLE, interrupt: Interrupt::Sigterm },
+    Scenario { name: "complex-sigterm", exe: COMPLEX, interrupt: Interrupt::Sigterm },
+    Scenario { name: "complex-kill-parent", exe: COMPLEX, interrupt: Interrupt::KillParent },
 ];
 
 struct Options {
@@ -139,10 +111,7 @@ fn main() {
         })
         .collect();
     if chosen.is_empty() {
-        println!(
-            "chaos: no scenario matches {:?}; nothing to run",
-            options.only
-        );
+        println!("chaos: no scenario matches {:?}; nothing to run", options.only);
         return;
     }
     println!("chaos: first seed {} (replay one run: cargo test --test chaos -- --seed SEED --runs 1 SCENARIO)", options.seed);
@@ -244,9 +213,7 @@ fn parse_options() -> Options {
     // it names us, it is meant for other tests.
     options.filtered_out = options.only.is_empty()
         && !other_filters.is_empty()
-        && !other_filters
-            .iter()
-            .any(|filter| "chaos".contains(filter.as_str()));
+        && !other_filters.iter().any(|filter| "chaos".contains(filter.as_str()));
     options
 }
 
@@ -279,11 +246,7 @@ impl Plan {
     fn describe(&self, interrupt: Interrupt) -> String {
         match interrupt {
             Interrupt::CtrlCTwice => {
-                format!(
-                    "at {:>5.1} ms and {:>5.1} ms",
-                    ms(self.first),
-                    ms(self.second)
-                )
+                format!("at {:>5.1} ms and {:>5.1} ms", ms(self.first), ms(self.second))
             }
             _ => format!("at {:>5.1} ms", ms(self.first)),
         }

@@ -61,17 +61,18 @@ struct Args {
     update_every: Duration,
 
     /// Cancelled loops return at once, leaving their job running in the
-    /// pool (shows how a busy pool delays the stop).
-    #[arg(long)]
-    unshielded: bool,
+    /// pool (shows how a busy pool delays the stop; the Python demo calls
+    /// such loops "unshielded").
+    #[arg(long, alias = "unshielded")]
+    leave_jobs_running: bool,
 
     /// Simulate a fault, to watch how it is handled (a learning tool).
     #[arg(long, value_name = "WHERE", value_enum)]
     inject_fault: Option<Fault>,
 
     /// Worker mode: run as worker N of a parent `complex` (internal).
-    #[arg(long = worker::ID_FLAG, value_name = "N", hide = true)]
-    worker_id: Option<usize>,
+    #[arg(long = worker::ID_FLAG, value_name = "N", hide = true, value_parser = clap::value_parser!(u16).range(1..=64))]
+    worker_id: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -81,8 +82,9 @@ fn main() -> ExitCode {
         // The same executable, started by our own manager as a worker.
         return worker::run(WorkerOptions {
             program: env!("CARGO_CRATE_NAME"),
-            id,
+            id: usize::from(id),
             time_scale: args.knobs.time_scale,
+            stop_timeout: args.knobs.stop_timeout,
             fault: args.inject_fault,
         });
     }
@@ -110,11 +112,7 @@ fn main() -> ExitCode {
     failure::install_panic_hook(Some(app.failure_reporter()));
 
     let manager = MultiProcessManager::new(
-        ManagerConfig {
-            workers: usize::from(args.workers),
-            program,
-            args: worker_args(&args),
-        },
+        ManagerConfig { workers: usize::from(args.workers), program, args: worker_args(&args) },
         Some(app.failure_reporter()),
     );
     let pool_threads = usize::from(args.pool_threads);
@@ -122,13 +120,12 @@ fn main() -> ExitCode {
         manager,
         Settings {
             pool_threads,
-            busy_loops: args
-                .busy_loops
-                .map_or(pool_threads.saturating_sub(2), usize::from),
+            busy_loops: args.busy_loops.map_or(pool_threads.saturating_sub(2), usize::from),
             update_every: args.knobs.time_scale.of(args.update_every.as_secs_f64()),
-            shielded: !args.unshielded,
+            leave_jobs_running: args.leave_jobs_running,
             time_scale: args.knobs.time_scale,
             fault: args.inject_fault,
+            failures: Some(app.failure_reporter()),
         },
     );
     let service_2 =
@@ -146,9 +143,12 @@ fn main() -> ExitCode {
 fn worker_args(args: &Args) -> Vec<OsString> {
     let mut worker_args: Vec<OsString> = vec![
         "--time-scale".into(),
-        args.knobs.time_scale.factor().to_string().into(),
+        args.knobs.time_scale.0.to_string().into(),
+        "--stop-timeout".into(),
+        args.knobs.stop_timeout.as_secs_f64().to_string().into(),
     ];
-    if let Some(fault) = args.inject_fault.filter(|fault| fault.is_in_worker()) {
+    let in_worker = [Fault::WorkerStart, Fault::WorkerCall, Fault::WorkerHang];
+    if let Some(fault) = args.inject_fault.filter(|fault| in_worker.contains(fault)) {
         worker_args.push("--inject-fault".into());
         worker_args.push(fault.name().into());
     }

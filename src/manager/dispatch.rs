@@ -41,61 +41,48 @@ pub(super) struct State<W> {
     waiting: HashMap<u64, ReplyTo>,
     /// Calls no worker was free for yet, oldest first.
     queue: VecDeque<(u64, Request)>,
-    /// Pulled when `stop` begins, waking an `update` that waits.
+    /// Dropped when `stop` begins, waking an `update` that waits.
     pub(super) stop_trigger: Option<Trigger>,
 }
 
 /// The parent's view of one worker.
 struct Slot<W> {
-    /// `None` once the worker was told to stop, or died.
+    /// `None` once the worker was told to stop, or died: it takes no work.
     stdin: Option<W>,
     /// The call this worker is working on.
     call: Option<u64>,
     /// An update has been sent and not yet answered.
     updating: bool,
-    alive: bool,
 }
 
 impl<W: Write> State<W> {
     pub(super) fn new(stop_trigger: Trigger) -> State<W> {
+        let (workers, waiting, queue) = (Vec::new(), HashMap::new(), VecDeque::new());
         State {
             phase: Phase::NotStarted,
-            workers: Vec::new(),
-            waiting: HashMap::new(),
-            queue: VecDeque::new(),
+            workers,
+            waiting,
+            queue,
             stop_trigger: Some(stop_trigger),
         }
     }
 
     /// Adds the next worker (ids are given in order: 1, 2, ...); returns its id.
     pub(super) fn add_worker(&mut self, stdin: W) -> usize {
-        self.workers.push(Slot {
-            stdin: Some(stdin),
-            call: None,
-            updating: false,
-            alive: true,
-        });
+        self.workers.push(Slot { stdin: Some(stdin), call: None, updating: false });
         self.workers.len()
-    }
-
-    fn slot(&mut self, worker: usize) -> &mut Slot<W> {
-        &mut self.workers[worker - 1]
     }
 
     /// Sends call `id` to a free worker, or queues it; the reply will go to
     /// `reply_to`. Returns whether it was queued.
     pub(super) fn submit(&mut self, id: u64, request: Request, reply_to: ReplyTo) -> bool {
         self.waiting.insert(id, reply_to);
-        match self.free_worker() {
-            Some(worker) => {
-                self.send_call(worker, id, request);
-                false
-            }
-            None => {
-                self.queue.push_back((id, request));
-                true
-            }
+        let free = self.workers.iter().position(|slot| slot.stdin.is_some() && slot.is_free());
+        match free {
+            Some(index) => self.workers[index].send_call(id, request),
+            None => self.queue.push_back((id, request)),
         }
+        free.is_none()
     }
 
     /// Forgets call `id` (its caller gave up waiting).
@@ -107,111 +94,92 @@ impl<W: Write> State<W> {
     /// Worker `worker` answered call `id`: frees it, gives it the next
     /// queued call, and returns whoever waits for the reply.
     pub(super) fn replied(&mut self, worker: usize, id: u64) -> Option<ReplyTo> {
-        let slot = self.slot(worker);
-        if slot.call == Some(id) {
-            slot.call = None;
-        }
-        let caller = self.waiting.remove(&id);
+        let slot = &mut self.workers[worker - 1];
+        slot.call = slot.call.filter(|call| *call != id);
         self.feed(worker);
-        caller
+        self.waiting.remove(&id)
     }
 
     /// Worker `worker` finished its update: it is free for calls again.
     pub(super) fn updated(&mut self, worker: usize) {
-        self.slot(worker).updating = false;
+        self.workers[worker - 1].updating = false;
         self.feed(worker);
     }
 
     /// Worker `worker` exited: returns the call it had in hand, with its
     /// caller, if any.
     pub(super) fn exited(&mut self, worker: usize) -> Option<(u64, ReplyTo)> {
-        let slot = self.slot(worker);
-        slot.alive = false;
+        let slot = &mut self.workers[worker - 1];
         slot.stdin = None;
         let lost = slot.call.take()?;
         self.waiting.remove(&lost).map(|caller| (lost, caller))
     }
 
-    /// A worker that is alive and has nothing in hand.
-    fn free_worker(&self) -> Option<usize> {
-        self.workers
-            .iter()
-            .position(|slot| slot.alive && slot.call.is_none() && !slot.updating)
-            .map(|index| index + 1)
-    }
-
-    fn send_call(&mut self, worker: usize, id: u64, request: Request) {
-        let slot = self.slot(worker);
-        slot.call = Some(id);
-        // A failed write means the worker is dying: its collector is about
-        // to see the end of its output and fail this call with the exit
-        // status.
-        if let Some(stdin) = slot.stdin.as_mut() {
-            let _ = protocol::send(stdin, &Command::Call { id, request });
-        }
-    }
-
     /// If worker `worker` is free, gives it the oldest queued call.
     fn feed(&mut self, worker: usize) {
-        let slot = self.slot(worker);
-        if !slot.alive || slot.call.is_some() || slot.updating {
-            return;
-        }
-        if let Some((id, request)) = self.queue.pop_front() {
-            self.send_call(worker, id, request);
+        let slot = &mut self.workers[worker - 1];
+        if slot.is_free() {
+            if let Some((id, request)) = self.queue.pop_front() {
+                slot.send_call(id, request);
+            }
         }
     }
 
-    /// Sends `Update` to every live worker; returns which ones.
+    /// Sends `Update` to every worker that takes work; returns which ones.
     pub(super) fn send_update(&mut self, round: u64) -> HashSet<usize> {
         let mut sent = HashSet::new();
         for (index, slot) in self.workers.iter_mut().enumerate() {
-            if let (true, Some(stdin)) = (slot.alive, slot.stdin.as_mut()) {
-                if protocol::send(stdin, &Command::Update { round }).is_ok() {
-                    slot.updating = true;
-                    sent.insert(index + 1);
-                }
+            let Some(stdin) = slot.stdin.as_mut() else { continue };
+            if protocol::send(stdin, &Command::Update { round }).is_ok() {
+                slot.updating = true;
+                sent.insert(index + 1);
             }
         }
         sent
     }
 
-    /// Tells every worker to stop, and closes its stdin.
+    /// Tells every worker to stop, and closes its stdin: even a worker that
+    /// missed the `Stop` line sees end-of-file and leaves.
     pub(super) fn tell_workers_to_stop(&mut self) {
-        for slot in &mut self.workers {
-            if let Some(mut stdin) = slot.stdin.take() {
-                let _ = protocol::send(&mut stdin, &Command::Stop);
-                // Dropping stdin closes the pipe: even a worker that missed
-                // the `Stop` line sees end-of-file and leaves.
-            }
+        for mut stdin in self.workers.iter_mut().filter_map(|slot| slot.stdin.take()) {
+            let _ = protocol::send(&mut stdin, &Command::Stop);
         }
     }
 
     /// Closes every worker's stdin without a word (after they were killed).
     pub(super) fn close_all_stdin(&mut self) {
-        for slot in &mut self.workers {
-            slot.stdin = None;
-        }
+        self.workers.iter_mut().for_each(|slot| slot.stdin = None);
     }
 
-    /// Fails the calls that never reached a worker; returns how many.
-    pub(super) fn fail_queued_calls(&mut self) -> usize {
-        let queued: Vec<u64> = self.queue.drain(..).map(|(id, _)| id).collect();
-        for id in &queued {
+    /// Fails the calls still waiting (only those no worker took, if
+    /// `only_queued`), so no caller waits for a reply that will never come;
+    /// returns how many.
+    pub(super) fn fail_calls(&mut self, only_queued: bool) -> usize {
+        let ids: Vec<u64> = match only_queued {
+            true => self.queue.drain(..).map(|(id, _)| id).collect(),
+            false => self.waiting.keys().copied().collect(),
+        };
+        for id in &ids {
             if let Some(caller) = self.waiting.remove(id) {
                 let _ = caller.send(Err(ManagerError::StoppedWhileWaiting { id: *id }));
             }
         }
-        queued.len()
+        ids.len()
+    }
+}
+
+impl<W: Write> Slot<W> {
+    fn is_free(&self) -> bool {
+        self.call.is_none() && !self.updating
     }
 
-    /// Fails the calls whose worker exited without answering.
-    pub(super) fn fail_waiting_calls(&mut self) -> usize {
-        let waiting: Vec<_> = self.waiting.drain().collect();
-        for (id, caller) in &waiting {
-            let _ = caller.send(Err(ManagerError::StoppedWhileWaiting { id: *id }));
+    fn send_call(&mut self, id: u64, request: Request) {
+        self.call = Some(id);
+        // A failed write means the worker is dying: its collector is about
+        // to see the end of its output and fail this call with the status.
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = protocol::send(stdin, &Command::Call { id, request });
         }
-        waiting.len()
     }
 }
 
@@ -224,8 +192,7 @@ pub(crate) fn worker_name(id: usize) -> String {
 pub(super) fn names(ids: &HashSet<usize>) -> String {
     let mut sorted: Vec<usize> = ids.iter().copied().collect();
     sorted.sort_unstable();
-    let names: Vec<String> = sorted.into_iter().map(worker_name).collect();
-    names.join(", ")
+    sorted.into_iter().map(worker_name).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -246,10 +213,7 @@ mod tests {
 
     fn commands(state: &State<Vec<u8>>, worker: usize) -> Vec<Command> {
         let bytes = state.workers[worker - 1].stdin.as_ref().unwrap();
-        String::from_utf8_lossy(bytes)
-            .lines()
-            .map(|line| protocol::parse(line).unwrap())
-            .collect()
+        String::from_utf8_lossy(bytes).lines().map(|line| protocol::parse(line).unwrap()).collect()
     }
 
     fn submit(
@@ -257,10 +221,7 @@ mod tests {
         id: u64,
     ) -> (bool, Receiver<Result<Output, ManagerError>>) {
         let (reply_to, reply) = channel::bounded(1);
-        (
-            state.submit(id, Request::ProcessNumber(id as i64), reply_to),
-            reply,
-        )
+        (state.submit(id, Request::ProcessNumber(id as i64), reply_to), reply)
     }
 
     #[test]
@@ -283,10 +244,7 @@ mod tests {
         assert_eq!(state.send_update(1), HashSet::from([1, 2]));
         assert!(submit(&mut state, 7).0, "every worker is updating");
         state.updated(1);
-        assert!(matches!(
-            commands(&state, 1)[1],
-            Command::Call { id: 7, .. }
-        ));
+        assert!(matches!(commands(&state, 1)[1], Command::Call { id: 7, .. }));
     }
 
     #[test]
@@ -305,14 +263,11 @@ mod tests {
     fn stopping_fails_every_waiting_caller() {
         let mut state = two_workers();
         let replies: Vec<_> = (1..=4).map(|id| submit(&mut state, id).1).collect();
-        assert_eq!(state.fail_queued_calls(), 2);
+        assert_eq!(state.fail_calls(true), 2);
         state.tell_workers_to_stop();
-        assert_eq!(state.fail_waiting_calls(), 2);
+        assert_eq!(state.fail_calls(false), 2);
         for reply in replies {
-            assert!(matches!(
-                reply.recv().unwrap(),
-                Err(ManagerError::StoppedWhileWaiting { .. })
-            ));
+            assert!(matches!(reply.recv().unwrap(), Err(ManagerError::StoppedWhileWaiting { .. })));
         }
     }
 

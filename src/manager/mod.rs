@@ -22,13 +22,12 @@
 //! worker is free takes the next call), and it is also what lets a worker
 //! honour "stop > update > call" with a single thread.
 //!
-//! The parts: this file is the API; `start` (the handshake that
-//! brings workers up), `dispatch` (who has which call) and `collector`
-//! (one reader per worker) are the machinery behind it.
+//! This file is the API; `spawn` (how a worker process is started), `start`
+//! (the handshake that brings them up), `dispatch` (who has which call) and
+//! `collector` (one reader per worker) are the machinery behind it.
 
 mod collector;
 mod dispatch;
-mod error;
 mod spawn;
 mod start;
 
@@ -45,8 +44,6 @@ use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crossbeam::select;
 use log::{debug, info, warn};
 
-pub use error::ManagerError;
-
 use crate::cancel::{self, Cancelled};
 use crate::ending::SharedChild;
 use crate::failure::FailureReporter;
@@ -54,14 +51,12 @@ use crate::protocol::{Output, Request};
 use crate::{lock, logging};
 use dispatch::{names, worker_name, Phase, State};
 
-/// Every worker must say "bootstrapped" within this time of the start.
+/// Every worker must say "bootstrapped" within this time of the start...
 pub const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// ... and "started" (initialisation done) within this time of the start.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// A caller gives up on a call after this long.
+/// A caller gives up on a call after this long; so does an update.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Every worker must have updated within this time.
-pub const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to run, and how many.
 #[derive(Clone, Debug)]
@@ -74,6 +69,57 @@ pub struct ManagerConfig {
     /// Arguments before the `--worker-id N` that the manager appends.
     pub args: Vec<OsString>,
 }
+
+/// A manager call, start or update that did not succeed, said precisely:
+/// each error names the worker (and call) it is about.
+#[derive(Debug)]
+pub enum ManagerError {
+    /// Start failed; the text names the workers and what happened to them.
+    StartFailed(String),
+    /// Calls and updates are accepted only between start and stop, and a
+    /// manager starts only once.
+    NotRunning,
+    /// The worker doing this call or update exited.
+    WorkerDied {
+        /// `worker-2`.
+        worker: String,
+        /// How it ended: `exit status: 7`.
+        status: String,
+    },
+    /// The worker answered the call with an error.
+    CallFailed {
+        /// `worker-2`.
+        worker: String,
+        /// The worker's error message.
+        message: String,
+    },
+    /// No answer in time; the text says to what.
+    TimedOut(String),
+    /// The manager stopped before this call got its result.
+    StoppedWhileWaiting {
+        /// The call's number.
+        id: u64,
+    },
+    /// The manager stopped before every worker had updated.
+    StoppedWhileUpdating,
+}
+
+impl std::fmt::Display for ManagerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManagerError::StartFailed(what) | ManagerError::TimedOut(what) => f.write_str(what),
+            ManagerError::NotRunning => f.write_str("the manager is not running"),
+            ManagerError::WorkerDied { worker, status } => write!(f, "{worker} died ({status})"),
+            ManagerError::CallFailed { worker, message } => write!(f, "{worker}: {message}"),
+            ManagerError::StoppedWhileWaiting { id } => {
+                write!(f, "call {id}: stopped while waiting for the result")
+            }
+            ManagerError::StoppedWhileUpdating => f.write_str("stopped while updating"),
+        }
+    }
+}
+
+impl std::error::Error for ManagerError {}
 
 /// N worker processes behind one call interface; see the module docs.
 ///
@@ -91,6 +137,7 @@ pub struct MultiProcessManager {
     collectors: Mutex<Vec<JoinHandle<()>>>,
     /// Updates go one at a time.
     update_lock: Mutex<()>,
+    /// Numbers the calls and the updates, each from 1.
     next_call: AtomicU64,
     next_round: AtomicU64,
 }
@@ -105,44 +152,28 @@ struct Shared {
 /// What collectors tell `start` and `update` about (workers by id).
 #[derive(Debug)]
 enum Event {
-    Bootstrapped {
-        worker: usize,
-        pid: u32,
-    },
-    Started {
-        worker: usize,
-    },
-    Updated {
-        worker: usize,
-        round: u64,
-        version: u64,
-    },
-    Exited {
-        worker: usize,
-        status: String,
-    },
+    Bootstrapped { worker: usize, pid: u32 },
+    Started { worker: usize },
+    Updated { worker: usize, round: u64, version: u64 },
+    Exited { worker: usize, status: String },
 }
 
 impl MultiProcessManager {
-    /// A manager that will run `config`; nothing starts until [`start`].
-    /// `failures` receives a report when a worker dies while running.
-    ///
-    /// [`start`]: MultiProcessManager::start
+    /// A manager that will run `config`; nothing starts until
+    /// [`start`](MultiProcessManager::start). `failures` receives a report
+    /// when a worker dies while running.
     pub fn new(config: ManagerConfig, failures: Option<FailureReporter>) -> MultiProcessManager {
-        let (event_sender, events) = channel::unbounded();
+        let (sender, events) = channel::unbounded();
         let (stop_trigger, stopped) = cancel::pair();
+        let state = Mutex::new(State::new(stop_trigger));
         MultiProcessManager {
             config,
-            shared: Arc::new(Shared {
-                state: Mutex::new(State::new(stop_trigger)),
-                events: event_sender,
-                failures,
-            }),
+            shared: Arc::new(Shared { state, events: sender, failures }),
             events,
             stopped,
-            children: Mutex::new(Vec::new()),
-            collectors: Mutex::new(Vec::new()),
-            update_lock: Mutex::new(()),
+            children: Mutex::default(),
+            collectors: Mutex::default(),
+            update_lock: Mutex::default(),
             next_call: AtomicU64::new(1),
             next_round: AtomicU64::new(1),
         }
@@ -151,35 +182,26 @@ impl MultiProcessManager {
     /// Starts every worker and waits until each has bootstrapped (within 5 s
     /// of this call) and started (within 30 s). On any failure every worker
     /// is killed and reaped, and the error names the late or dead workers.
-    /// A manager starts once: a second call is an error.
     pub fn start(&self) -> Result<(), ManagerError> {
-        {
-            let mut state = self.shared.lock();
-            if state.phase != Phase::NotStarted {
-                return Err(ManagerError::AlreadyStarted);
-            }
-            state.phase = Phase::Starting;
+        let mut state = self.shared.lock();
+        if state.phase != Phase::NotStarted {
+            return Err(ManagerError::NotRunning);
         }
+        state.phase = Phase::Starting;
+        drop(state);
         let began = Instant::now();
         // Written out before the first spawn: the workers' own lines must
         // not come before it.
         info!("manager: starting {} workers", self.config.workers);
         logging::write_out_before_acting();
-        match self.bring_up(began) {
-            Ok(()) => {
-                self.shared.lock().phase = Phase::Running;
-                info!(
-                    "manager: {} workers started in {} ms",
-                    self.config.workers,
-                    began.elapsed().as_millis()
-                );
-                Ok(())
-            }
-            Err(error) => {
-                self.abandon_start();
-                Err(error)
-            }
+        if let Err(error) = self.spawn_all(began).and_then(|()| self.wait_until_started(began)) {
+            self.abandon_start();
+            return Err(error);
         }
+        self.shared.lock().phase = Phase::Running;
+        let took = began.elapsed().as_millis();
+        info!("manager: {} workers started in {took} ms", self.config.workers);
+        Ok(())
     }
 
     /// `process_string` on the first free worker; waits for the result.
@@ -201,13 +223,12 @@ impl MultiProcessManager {
         // Logged before the call is handed over (a cause before its
         // effects); the worker's own line says which worker took it.
         debug!("call {id}: {request}");
-        let queued = {
-            let mut state = self.shared.lock();
-            if state.phase != Phase::Running {
-                return Err(ManagerError::NotRunning);
-            }
-            state.submit(id, request, reply_to)
-        };
+        let mut state = self.shared.lock();
+        if state.phase != Phase::Running {
+            return Err(ManagerError::NotRunning);
+        }
+        let queued = state.submit(id, request, reply_to);
+        drop(state);
         if queued {
             debug!("call {id}: queued, every worker is busy");
         }
@@ -215,7 +236,7 @@ impl MultiProcessManager {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => {
                 self.shared.lock().withdraw(id);
-                Err(ManagerError::CallTimedOut { id })
+                Err(ManagerError::TimedOut(format!("call {id}: no result in time")))
             }
             // `stop` answers every waiting caller before dropping the
             // sender; this covers a reply channel dropped any other way.
@@ -234,19 +255,15 @@ impl MultiProcessManager {
         while self.events.try_recv().is_ok() {}
 
         info!("update {round}: sending to every worker");
-        let mut pending: HashSet<usize> = {
-            let mut state = self.shared.lock();
-            if state.phase != Phase::Running {
-                return Err(ManagerError::NotRunning);
-            }
-            state.send_update(round)
-        };
+        let mut state = self.shared.lock();
+        if state.phase != Phase::Running {
+            return Err(ManagerError::NotRunning);
+        }
+        let mut pending: HashSet<usize> = state.send_update(round);
+        drop(state);
         debug!("update {round}: sent to {} workers", pending.len());
 
-        let mut version = 0;
-        let timeout = Instant::now()
-            .checked_add(UPDATE_TIMEOUT)
-            .map_or_else(channel::never, channel::at);
+        let (mut version, timeout) = (0, channel::after(CALL_TIMEOUT));
         while !pending.is_empty() {
             select! {
                 recv(self.events) -> event => match event {
@@ -261,7 +278,8 @@ impl MultiProcessManager {
                 },
                 recv(self.stopped) -> _ => return Err(ManagerError::StoppedWhileUpdating),
                 recv(timeout) -> _ => {
-                    return Err(ManagerError::UpdateTimedOut { workers: names(&pending) });
+                    let late = names(&pending);
+                    return Err(ManagerError::TimedOut(format!("update: no answer in time from {late}")));
                 }
             }
         }
@@ -273,46 +291,37 @@ impl MultiProcessManager {
     /// collectors, and fails every call still waiting. Safe to call twice,
     /// and before `start` (it then does nothing).
     pub fn stop(&self) {
-        {
-            let mut state = self.shared.lock();
-            match state.phase {
-                Phase::NotStarted | Phase::Stopped | Phase::Stopping => return,
-                Phase::Starting | Phase::Running => state.phase = Phase::Stopping,
-            }
+        let mut state = self.shared.lock();
+        if !matches!(state.phase, Phase::Starting | Phase::Running) {
+            return;
         }
+        state.phase = Phase::Stopping;
+        drop(state);
         // Written out before it is done: the workers' "stopped" lines are
         // written by other processes, and must come after it in the log.
         info!("manager: stopping the workers");
         logging::write_out_before_acting();
-        let queued = {
-            let mut state = self.shared.lock();
-            state.stop_trigger = None;
-            let queued = state.fail_queued_calls();
-            state.tell_workers_to_stop();
-            queued
-        };
+        let mut state = self.shared.lock();
+        state.stop_trigger = None;
+        let queued = state.fail_calls(true);
+        state.tell_workers_to_stop();
+        drop(state);
         if queued > 0 {
             info!("manager: {queued} queued call(s) will not be processed");
         }
-
         // Each collector ends when its worker's stdout closes, after the
         // worker has answered what it had in hand, and reaps the worker.
         self.join_collectors();
-
-        let unanswered = {
-            let mut state = self.shared.lock();
-            state.phase = Phase::Stopped;
-            state.fail_waiting_calls()
-        };
-        info!(
-            "manager: all workers stopped; {} call(s) left unprocessed",
-            queued + unanswered
-        );
+        let mut state = self.shared.lock();
+        state.phase = Phase::Stopped;
+        let unanswered = state.fail_calls(false);
+        drop(state);
+        let left = queued + unanswered;
+        info!("manager: all workers stopped; {left} call(s) left unprocessed");
     }
 
     fn join_collectors(&self) {
-        let collectors = std::mem::take(&mut *lock(&self.collectors));
-        for collector in collectors {
+        for collector in std::mem::take(&mut *lock(&self.collectors)) {
             let _ = collector.join();
         }
     }
@@ -323,8 +332,7 @@ impl Drop for MultiProcessManager {
     /// order. If something skipped that (a panic unwinding), workers are
     /// still stopped and reaped rather than left behind.
     fn drop(&mut self) {
-        let phase = self.shared.lock().phase;
-        if matches!(phase, Phase::Starting | Phase::Running) {
+        if matches!(self.shared.lock().phase, Phase::Starting | Phase::Running) {
             warn!("manager: dropped while running; stopping the workers now");
             self.stop();
         }

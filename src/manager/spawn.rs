@@ -59,9 +59,7 @@ fn prepare_child(command: &mut Command) {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGCONT)?;
                 // The parent may have died before the line above took hold.
                 if nix::unistd::getppid() != parent {
-                    return Err(std::io::Error::from_raw_os_error(
-                        nix::errno::Errno::ESRCH as i32,
-                    ));
+                    return Err(std::io::Error::from_raw_os_error(nix::errno::Errno::ESRCH as i32));
                 }
             }
             Ok(())

@@ -11,7 +11,7 @@
 //! 1. cancel the update loop and wait for it, then the busy loops: they
 //!    call the manager, so they must be gone before it stops;
 //! 2. stop the manager, *on the pool*, like any other call into it: if
-//!    every pool thread is busy (unshielded loops leave their jobs behind),
+//!    every pool thread is busy (loops that leave their jobs behind),
 //!    the stop waits in the queue, which is the lesson of the thread pool;
 //! 3. shut the pool down last: the manager's stop ran on it.
 //!
@@ -27,16 +27,17 @@ use std::time::Duration;
 use log::{error, info};
 
 use crate::ending;
+use crate::failure::FailureReporter;
 use crate::fault::Fault;
 use crate::knobs::TimeScale;
 use crate::lifecycle::{BoxError, Service};
-use crate::manager::{ManagerError, MultiProcessManager};
-use crate::pool::{PoolError, ThreadPool};
+use crate::manager::MultiProcessManager;
+use crate::pool::ThreadPool;
 
 use loops::{LoopGroup, PoolCaller};
 
 /// How service-1 runs its pool and loops (from `complex`'s flags).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// Threads in the pool.
     pub pool_threads: usize,
@@ -44,13 +45,15 @@ pub struct Settings {
     pub busy_loops: usize,
     /// Time between two updates (already scaled).
     pub update_every: Duration,
-    /// Cancelled loops wait for their job in flight (`true`), or leave it
-    /// running in the pool (`false`).
-    pub shielded: bool,
+    /// Cancelled loops leave their job in flight running in the pool
+    /// instead of waiting for it (see [`loops`]).
+    pub leave_jobs_running: bool,
     /// Scales the busy loops' random pauses.
     pub time_scale: TimeScale,
     /// A fault to act out in a loop or a pool job.
     pub fault: Option<Fault>,
+    /// Where a panicking pool job is reported (see [`ThreadPool::new`]).
+    pub failures: Option<FailureReporter>,
 }
 
 /// service-1: the manager, its pool and its loops.
@@ -61,22 +64,18 @@ pub struct ManagerService {
     running: Option<Running>,
 }
 
-/// What a start has set up so far; each part is `None` until it exists.
+/// What a start has set up so far; each part is empty until it exists.
 struct Running {
     pool: Arc<ThreadPool>,
     manager_started: bool,
-    update_loop: Option<LoopGroup>,
-    busy_loops: Option<LoopGroup>,
+    update_loop: LoopGroup,
+    busy_loops: LoopGroup,
 }
 
 impl ManagerService {
     /// service-1 around `manager`; nothing runs until `start`.
     pub fn new(manager: MultiProcessManager, settings: Settings) -> ManagerService {
-        ManagerService {
-            manager: Arc::new(manager),
-            settings,
-            running: None,
-        }
+        ManagerService { manager: Arc::new(manager), settings, running: None }
     }
 
     /// The steps of start, in order. Each one records itself in `running`
@@ -84,43 +83,23 @@ impl ManagerService {
     fn start_parts(&self, running: &mut Running) -> Result<(), BoxError> {
         ending::step("service-1: starting the manager (a job on the pool)");
         let manager = self.manager.clone();
-        flatten(running.pool.submit(move || manager.start()).wait())?;
+        // It can fail twice over: in the pool (the job panicked) and in the
+        // manager (a worker did not start).
+        running.pool.submit(move || manager.start()).wait()??;
         running.manager_started = true;
 
-        let caller = Arc::new(PoolCaller {
-            pool: running.pool.clone(),
-            manager: self.manager.clone(),
-            shielded: self.settings.shielded,
-        });
-        let every = self.settings.update_every;
-        let fault = self.settings.fault;
-        let mut update_loop = LoopGroup::new();
+        let Settings { leave_jobs_running, update_every, fault, time_scale, .. } = self.settings;
+        let (pool, manager) = (running.pool.clone(), self.manager.clone());
+        let caller = Arc::new(PoolCaller { pool, manager, leave_jobs_running });
         let updater = caller.clone();
-        update_loop.spawn("updater".into(), move |cancelled| {
-            loops::update_loop(&updater, &cancelled, every, fault)
-        });
-        running.update_loop = Some(update_loop);
-
-        let mut busy_loops = LoopGroup::new();
+        running.update_loop.spawn("updater".into(), move |cancelled| {
+            loops::update_loop(&updater, &cancelled, update_every, fault)
+        })?;
         for index in 1..=self.settings.busy_loops {
             let caller = caller.clone();
-            let time_scale = self.settings.time_scale;
-            busy_loops.spawn(format!("busy-{index}"), move |cancelled| {
+            running.busy_loops.spawn(format!("busy-{index}"), move |cancelled| {
                 loops::busy_loop(&caller, &cancelled, index, time_scale, fault)
-            });
-        }
-        running.busy_loops = Some(busy_loops);
-        // A loop that could not get a thread is a failed start, after the
-        // group is recorded, so the loops that did start are cancelled too.
-        if let Some(cause) = running
-            .update_loop
-            .as_ref()
-            .and_then(LoopGroup::spawn_error)
-        {
-            return Err(cause.into());
-        }
-        if let Some(cause) = running.busy_loops.as_ref().and_then(LoopGroup::spawn_error) {
-            return Err(cause.into());
+            })?;
         }
         Ok(())
     }
@@ -130,15 +109,14 @@ impl ManagerService {
     /// manager's stop runs on the pool, so the pool goes last.
     fn take_apart(&self, running: Running) -> Result<(), BoxError> {
         let step = |what: &str| ending::step(format!("service-1: {what}"));
-        if let Some(update_loop) = running.update_loop {
-            info!("service-1: cancelling the update loop");
-            step("waiting for the update loop to end");
-            update_loop.cancel_and_join();
-        }
-        if let Some(busy_loops) = running.busy_loops {
-            info!("service-1: cancelling the busy loops");
-            step("waiting for the busy loops to end");
-            busy_loops.cancel_and_join();
+        for (group, name) in
+            [(running.update_loop, "update loop"), (running.busy_loops, "busy loops")]
+        {
+            if !group.is_empty() {
+                info!("service-1: cancelling the {name}");
+                step(&format!("waiting for the {name} to end"));
+                group.cancel_and_join();
+            }
         }
         let mut stopped = Ok(());
         if running.manager_started {
@@ -160,12 +138,10 @@ impl Service for ManagerService {
 
     fn start(&mut self) -> Result<(), BoxError> {
         info!("service-1: starting");
-        let mut running = Running {
-            pool: Arc::new(ThreadPool::new(self.settings.pool_threads)?),
-            manager_started: false,
-            update_loop: None,
-            busy_loops: None,
-        };
+        let pool = ThreadPool::new(self.settings.pool_threads, self.settings.failures.clone())?;
+        let (update_loop, busy_loops) = (LoopGroup::default(), LoopGroup::default());
+        let mut running =
+            Running { pool: Arc::new(pool), manager_started: false, update_loop, busy_loops };
         if let Err(cause) = self.start_parts(&mut running) {
             // The one undo path: take apart what did start, in stop order,
             // then fail with the first cause; a failure while undoing is
@@ -188,10 +164,4 @@ impl Service for ManagerService {
         info!("service-1: stopped");
         Ok(())
     }
-}
-
-/// A manager call run on the pool can fail twice over: in the pool (the job
-/// panicked) or in the manager. The service boundary needs just one error.
-fn flatten<T>(result: Result<Result<T, ManagerError>, PoolError>) -> Result<T, BoxError> {
-    Ok(result??)
 }

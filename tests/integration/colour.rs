@@ -47,9 +47,6 @@ fn no_color_turns_colour_off_on_a_terminal() {
         let text = String::from_utf8_lossy(&received);
         assert_eq!(code, Some(0), "{text}");
         assert!(text.contains("main: end"), "{text}");
-        assert!(
-            !received.contains(&ESCAPE),
-            "an escape code with {env:?}:\n{text:?}"
-        );
+        assert!(!received.contains(&ESCAPE), "an escape code with {env:?}:\n{text:?}");
     }
 }

@@ -36,11 +36,7 @@ fn assert_clean_stop_after_sigterm(run: &Finished) {
 }
 
 fn assert_workers_logged(run: &Finished) {
-    assert!(
-        run.count("| worker-4 |") > 0,
-        "worker-4 never logged:\n{}",
-        run.log.join("\n")
-    );
+    assert!(run.count("| worker-4 |") > 0, "worker-4 never logged:\n{}", run.log.join("\n"));
 }
 
 /// Presses Ctrl+C (to the whole group) while worker `held` is stopped with
@@ -56,9 +52,11 @@ fn ctrl_c_while_holding(program: &mut Program, held: Pid, taken: &str) {
 
 /// The pid a worker reported in its "bootstrapped" line.
 pub fn worker_pid(program: &mut Program, worker: &str) -> Pid {
-    pid_in(&program.wait_for(&format!(
-        "| {worker} | main | graceful::worker | INFO  | bootstrapped (pid "
-    )))
+    pid_in(
+        &program.wait_for(&format!(
+            "| {worker} | main | graceful::worker | INFO  | bootstrapped (pid "
+        )),
+    )
 }
 
 #[test]
@@ -93,12 +91,7 @@ fn ctrl_c_during_the_run_stage_reaches_workers_too() {
     // The terminal's Ctrl+C reached the workers, which ignored it and
     // waited for their parent's stop.
     assert!(run.count("ignored: a worker stops when its parent tells it to") >= 1);
-    assert_eq!(
-        run.count("graceful::worker | INFO  | stopped"),
-        4,
-        "{}",
-        run.log.join("\n")
-    );
+    assert_eq!(run.count("graceful::worker | INFO  | stopped"), 4, "{}", run.log.join("\n"));
 }
 
 #[test]
@@ -111,10 +104,7 @@ fn ctrl_c_typed_on_a_real_terminal() {
     program.press_ctrl_c();
     let run = program.finish();
     assert_clean_stop(&run);
-    assert_eq!(
-        run.count("ignored: a worker stops when its parent tells it to"),
-        4
-    );
+    assert_eq!(run.count("ignored: a worker stops when its parent tells it to"), 4);
 }
 
 #[test]
@@ -158,10 +148,7 @@ fn a_workers_start_lines_come_before_the_parents_account_of_them() {
             .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
     };
     let announced = position("| INFO  | manager: starting 4 workers");
-    assert!(
-        announced < position("| worker-"),
-        "a worker spoke first:\n{log}"
-    );
+    assert!(announced < position("| worker-"), "a worker spoke first:\n{log}");
     for worker in ["worker-1", "worker-2", "worker-3", "worker-4"] {
         for (said, heard) in [
             ("graceful::worker | INFO  | bootstrapped", "bootstrapped"),
@@ -208,12 +195,7 @@ fn sigkill_to_the_parent_leaves_no_orphan() {
     // that is once all four workers have left by themselves.
     let run = program.finish();
     assert_eq!(run.code(), None, "killed by a signal");
-    assert_eq!(
-        run.count("the parent is gone; exiting"),
-        4,
-        "{}",
-        run.log.join("\n")
-    );
+    assert_eq!(run.count("the parent is gone; exiting"), 4, "{}", run.log.join("\n"));
     run.assert_no_process_left(Duration::from_secs(2));
 }
 
@@ -223,16 +205,7 @@ fn sigkill_to_a_worker_fails_its_call_at_once_and_stops_gracefully() {
     // worker's calibration) so the kill lands while a call is in hand.
     let mut program = Program::start(
         COMPLEX,
-        &[
-            "--time-scale",
-            "1",
-            "--update-every",
-            "100",
-            "--busy-loops",
-            "4",
-            "--pool-threads",
-            "6",
-        ],
+        &["--time-scale", "1", "--update-every", "100", "--busy-loops", "4", "--pool-threads", "6"],
     );
     let pid = worker_pid(&mut program, "worker-2");
     program.wait_for("run: waiting");
@@ -257,11 +230,8 @@ fn sigkill_to_a_worker_fails_its_call_at_once_and_stops_gracefully() {
 }
 
 #[test]
-fn shielded_and_unshielded_loops_both_stop_cleanly() {
-    for extra in [
-        &["--busy-loops", "4"][..],
-        &["--busy-loops", "4", "--unshielded"],
-    ] {
+fn loops_that_wait_for_their_job_or_leave_it_running_both_stop_cleanly() {
+    for extra in [&["--busy-loops", "4"][..], &["--busy-loops", "4", "--leave-jobs-running"]] {
         let mut program = start(extra);
         program.wait_for("run: waiting");
         program.wait_for("busy-4: process_string");
@@ -275,10 +245,7 @@ fn shielded_and_unshielded_loops_both_stop_cleanly() {
 fn worker_mode_refuses_to_run_from_a_terminal() {
     let (code, output) = crate::util::run_with_terminal_stdin(COMPLEX, &["--worker-id", "1"]);
     assert_eq!(code, Some(2), "{output}");
-    assert!(
-        output.contains("Workers are started by `complex` itself"),
-        "{output}"
-    );
+    assert!(output.contains("Workers are started by `complex` itself"), "{output}");
 }
 
 #[test]
@@ -287,10 +254,7 @@ fn bad_values_get_a_clear_message_and_exit_2() {
         (&["--workers", "0"][..], "--workers"),
         (&["--pool-threads", "many"], "--pool-threads"),
         (&["--update-every", "0"], "must be more than 0 seconds"),
-        (
-            &["--inject-fault", "everywhere"],
-            "invalid value 'everywhere'",
-        ),
+        (&["--inject-fault", "everywhere"], "invalid value 'everywhere'"),
     ] {
         let (code, output) = run_to_end(COMPLEX, args);
         assert_eq!(code, Some(2), "{args:?}: {output}");

@@ -20,14 +20,7 @@ const INTERNAL_FAILURE: i32 = 7;
 fn run_with_fault(exe: &str, fault: &str, extra: &[&str]) -> Finished {
     let ends_the_run = !matches!(fault, "service-start" | "service-stop");
     let run_for = if ends_the_run { "60" } else { "0.2" };
-    let mut args = vec![
-        "--time-scale",
-        "0.05",
-        "--run-for",
-        run_for,
-        "--inject-fault",
-        fault,
-    ];
+    let mut args = vec!["--time-scale", "0.05", "--run-for", run_for, "--inject-fault", fault];
     args.extend_from_slice(extra);
     Program::start(exe, &args).finish()
 }
@@ -120,15 +113,8 @@ fn assert_panic_stops_complex(fault: &str, thread: &str, extra: &[&str]) -> Fini
     let run = run_with_fault(COMPLEX, fault, extra);
     let panic_line = format!("| graceful::failure | ERROR | thread '{thread}");
     let reason = format!("end; thread '{thread}");
-    run.assert_graceful_end_with(
-        INTERNAL_FAILURE,
-        &then_complex_stop(&[&panic_line, &reason]),
-    );
-    assert_eq!(
-        run.count(&format!("injected fault ({fault})")),
-        1,
-        "logged once"
-    );
+    run.assert_graceful_end_with(INTERNAL_FAILURE, &then_complex_stop(&[&panic_line, &reason]));
+    assert_eq!(run.count(&format!("injected fault ({fault})")), 1, "logged once");
     run
 }
 
@@ -183,11 +169,8 @@ fn complex_worker_call_panic_is_reported_with_its_message() {
 /// start runs to its end first; the run stage is then skipped.
 #[test]
 fn a_worker_dying_during_start_is_said_at_once_and_acted_on_after_start() {
-    let run = Program::start(
-        COMPLEX,
-        &["--busy-loops", "4", "--inject-fault", "worker-call"],
-    )
-    .finish();
+    let run =
+        Program::start(COMPLEX, &["--busy-loops", "4", "--inject-fault", "worker-call"]).finish();
     run.assert_graceful_end_with(
         WORKER_DIED,
         &[

@@ -64,11 +64,8 @@ fn exit_code_within(child: &mut Child, patience: Duration) -> Option<i32> {
 fn a_stderr_nobody_reads_cannot_hold_the_stop_past_its_deadline() {
     for exe in [SIMPLE, COMPLEX] {
         let (_unread, stderr) = full_pipe();
-        let mut child = start_with_stderr(
-            exe,
-            &["--time-scale", "0.05", "--stop-timeout", "2"],
-            stderr,
-        );
+        let mut child =
+            start_with_stderr(exe, &["--time-scale", "0.05", "--stop-timeout", "2"], stderr);
         let group = Pid::from_raw(child.id() as i32);
         thread::sleep(Duration::from_millis(800));
         killpg(group, SIGINT).expect("Ctrl+C to the group");
@@ -76,10 +73,7 @@ fn a_stderr_nobody_reads_cannot_hold_the_stop_past_its_deadline() {
         // so the deadline ends the program with its code.
         let code = exit_code_within(&mut child, Duration::from_secs(20));
         assert_eq!(code, Some(5), "{exe}");
-        assert!(
-            live_members(group).is_empty(),
-            "{exe} left processes behind"
-        );
+        assert!(live_members(group).is_empty(), "{exe} left processes behind");
     }
 }
 
@@ -90,11 +84,8 @@ fn a_third_ctrl_c_ends_the_wait_for_a_stderr_nobody_reads() {
     // come during the stop or after `main: end`, while the last lines wait
     // for stderr; the hatch must be open in both places.
     let (_unread, stderr) = full_pipe();
-    let mut child = start_with_stderr(
-        SIMPLE,
-        &["--time-scale", "0.05", "--stop-timeout", "600"],
-        stderr,
-    );
+    let mut child =
+        start_with_stderr(SIMPLE, &["--time-scale", "0.05", "--stop-timeout", "600"], stderr);
     let group = Pid::from_raw(child.id() as i32);
     for pause in [800, 400, 200] {
         thread::sleep(Duration::from_millis(pause));
@@ -110,14 +101,7 @@ fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
     let (mut unread, stderr) = full_pipe();
     let mut child = start_with_stderr(
         COMPLEX,
-        &[
-            "--time-scale",
-            "0.05",
-            "--run-for",
-            "0.3",
-            "--stop-timeout",
-            "20",
-        ],
+        &["--time-scale", "0.05", "--run-for", "0.3", "--stop-timeout", "20"],
         stderr,
     );
     // Let the program run against the blocked pipe, then drain it.
@@ -140,17 +124,9 @@ fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
     assert!(position("main: begin") < position("run: waiting"));
     assert!(position("run: waiting") < position("stop: begin"));
     assert!(position("stop: begin") < position("manager: all workers stopped"));
-    assert!(
-        log.last().is_some_and(|line| line.contains("main: end")),
-        "{}",
-        log.join("\n")
-    );
+    assert!(log.last().is_some_and(|line| line.contains("main: end")), "{}", log.join("\n"));
     assert!(text.contains("| worker-"), "no worker line survived");
-    assert_eq!(
-        text.matches(" dropped: stderr").count(),
-        0,
-        "nothing was dropped"
-    );
+    assert_eq!(text.matches(" dropped: stderr").count(), 0, "nothing was dropped");
 }
 
 #[test]
@@ -165,10 +141,7 @@ fn a_stopped_worker_is_killed_when_the_stop_deadline_passes() {
     run.assert_exit_code(5);
     // Stuck behind worker-2: a busy loop waiting for its call, or the
     // manager's stop waiting for it to exit, whichever the Ctrl+C met.
-    run.assert_in_order(&[
-        "stop: begin",
-        "stop: deadline of 1.000 s exceeded while service-1: ",
-    ]);
+    run.assert_in_order(&["stop: begin", "stop: deadline of 1.000 s exceeded while service-1: "]);
     assert_eq!(run.count("giving up on a graceful shutdown"), 1);
     run.assert_parents_last_line("giving up on a graceful shutdown");
 }
@@ -183,12 +156,7 @@ fn a_stopped_worker_does_not_outlive_a_killed_parent() {
     // Within about a second: the kernel's SIGCONT resumes worker-3, which
     // then sees the end of its input like the others.
     let run = program.finish_within(Duration::from_secs(5));
-    assert_eq!(
-        run.count("the parent is gone; exiting"),
-        4,
-        "{}",
-        run.log.join("\n")
-    );
+    assert_eq!(run.count("the parent is gone; exiting"), 4, "{}", run.log.join("\n"));
 }
 
 /// Runs worker mode by hand with `input` on a pipe; returns the exit code,
@@ -225,23 +193,13 @@ fn worker_input_is_bounded_and_a_bad_line_is_not_the_end() {
     input.push(b'\n');
     let (code, reports, log) = feed_worker(input);
     assert_eq!(code, Some(0), "{log}");
-    assert!(
-        reports.contains(r#""Reply":{"id":1,"result":{"Ok""#),
-        "{reports}"
-    );
+    assert!(reports.contains(r#""Reply":{"id":1,"result":{"Ok""#), "{reports}");
     let too_long = log
         .lines()
         .find(|line| line.contains("ignoring a command of 5000001 bytes, over the limit of 65536"))
         .unwrap_or_else(|| panic!("no refusal in:\n{log}"));
-    assert!(
-        too_long.len() < 600,
-        "the refusal quotes too much: {} bytes",
-        too_long.len()
-    );
-    assert!(
-        log.contains("ignoring a malformed command (not UTF-8)"),
-        "{log}"
-    );
+    assert!(too_long.len() < 600, "the refusal quotes too much: {} bytes", too_long.len());
+    assert!(log.contains("ignoring a malformed command (not UTF-8)"), "{log}");
     assert!(log.contains("the parent is gone; exiting"), "{log}");
 }
 

@@ -26,10 +26,7 @@ fn calls_return_real_work_and_updates_bump_the_version() {
     assert_eq!(manager.update().expect("update"), 1);
     assert_eq!(manager.process_string("string-1").expect("call").version, 1);
     manager.stop();
-    assert!(matches!(
-        manager.process_number(1),
-        Err(ManagerError::NotRunning)
-    ));
+    assert!(matches!(manager.process_number(1), Err(ManagerError::NotRunning)));
 }
 
 #[test]
@@ -50,10 +47,8 @@ fn stop_is_handled_before_queued_calls_and_wakes_every_caller() {
     // also an answer, and counted as one below.
     thread::sleep(std::time::Duration::from_millis(200));
     manager.stop();
-    let results: Vec<_> = callers
-        .into_iter()
-        .map(|caller| caller.join().expect("caller"))
-        .collect();
+    let results: Vec<_> =
+        callers.into_iter().map(|caller| caller.join().expect("caller")).collect();
     let done = results.iter().filter(|result| result.is_ok()).count();
     let stopped = results
         .iter()
@@ -61,33 +56,18 @@ fn stop_is_handled_before_queued_calls_and_wakes_every_caller() {
             matches!(result, Err(error) if error.to_string().ends_with("stopped while waiting for the result"))
         })
         .count();
-    let too_late = results
-        .iter()
-        .filter(|result| matches!(result, Err(ManagerError::NotRunning)))
-        .count();
-    assert_eq!(
-        done + stopped + too_late,
-        5,
-        "every caller woke with an answer: {results:?}"
-    );
-    assert!(
-        done <= 1,
-        "the stop went after at most the call in hand: {results:?}"
-    );
+    let too_late =
+        results.iter().filter(|result| matches!(result, Err(ManagerError::NotRunning))).count();
+    assert_eq!(done + stopped + too_late, 5, "every caller woke with an answer: {results:?}");
+    assert!(done <= 1, "the stop went after at most the call in hand: {results:?}");
     assert!(stopped >= 1, "queued calls were not processed: {results:?}");
 }
 
 #[test]
 fn a_worker_program_that_does_not_exist_fails_start_with_its_name() {
-    let config = ManagerConfig {
-        workers: 2,
-        program: "/nonexistent/worker".into(),
-        args: Vec::new(),
-    };
+    let config =
+        ManagerConfig { workers: 2, program: "/nonexistent/worker".into(), args: Vec::new() };
     let manager = MultiProcessManager::new(config, None);
     let error = manager.start().expect_err("start must fail");
-    assert!(
-        error.to_string().starts_with("cannot start worker-1:"),
-        "{error}"
-    );
+    assert!(error.to_string().starts_with("cannot start worker-1:"), "{error}");
 }

@@ -80,10 +80,7 @@ fn every_rust_excerpt_is_still_in_its_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
     let mut stale = Vec::new();
-    for block in blocks(&readme())
-        .into_iter()
-        .filter(|b| b.language == "rust")
-    {
+    for block in blocks(&readme()).into_iter().filter(|b| b.language == "rust") {
         let file = block
             .before
             .strip_prefix("From `")
@@ -141,35 +138,22 @@ fn parse_check(comment: &str) -> Check {
         .and_then(|rest| rest.strip_suffix("-->"))
         .unwrap_or_else(|| panic!("not a check comment: {comment:?}"));
     let mut parts = body.split(';').map(str::trim);
-    let mut command = parts
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_owned);
+    let mut command = parts.next().unwrap_or("").split_whitespace().map(str::to_owned);
     let mut env = Vec::new();
     let mut program = command.next().expect("a program to run");
     while let Some((name, value)) = program.split_once('=') {
         env.push((name.to_owned(), value.to_owned()));
         program = command.next().expect("a program to run");
     }
-    let mut check = Check {
-        env,
-        program,
-        args: command.collect(),
-        actions: Vec::new(),
-        exit: None,
-    };
+    let mut check =
+        Check { env, program, args: command.collect(), actions: Vec::new(), exit: None };
     for part in parts {
         if let Some(code) = part.strip_prefix("exit ") {
             check.exit = Some(code.to_owned());
         } else if let Some((action, text)) = part.split_once(" after ") {
             let after = text.trim().trim_matches('"').to_owned();
             let (what, pause) = split_pause(action.trim());
-            check.actions.push(Action {
-                what: what.to_owned(),
-                pause,
-                after,
-            });
+            check.actions.push(Action { what: what.to_owned(), pause, after });
         } else {
             panic!("unknown part {part:?} in {comment:?}");
         }
@@ -198,9 +182,7 @@ fn run_check(check: &Check) -> Finished {
     let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
     let on_terminal = check.actions.iter().any(|action| action.what == "ctrl-c");
     let mut command = Command::new(exe);
-    command
-        .args(&args)
-        .envs(check.env.iter().map(|(n, v)| (n, v)));
+    command.args(&args).envs(check.env.iter().map(|(n, v)| (n, v)));
     let mut program = if on_terminal {
         Program::start_command_on_terminal(command)
     } else {
@@ -300,10 +282,7 @@ fn runs(excerpt: &[String]) -> Vec<Vec<String>> {
 fn find_run(log: &[String], from: usize, run: &[String]) -> Option<usize> {
     (from..log.len()).find_map(|start| {
         let window = log.get(start..start + run.len())?;
-        let all_match = window
-            .iter()
-            .zip(run)
-            .all(|(line, pattern)| matches(pattern, line));
+        let all_match = window.iter().zip(run).all(|(line, pattern)| matches(pattern, line));
         all_match.then_some(start + run.len())
     })
 }
@@ -383,11 +362,8 @@ fn regenerate_log_excerpts() {
             check.args.drain(at..at + 2);
         }
         let run = run_check(&check);
-        let log: Vec<String> = run
-            .log
-            .iter()
-            .map(|line| without_target(&normalize(line)))
-            .collect();
+        let log: Vec<String> =
+            run.log.iter().map(|line| without_target(&normalize(line))).collect();
         let mut from = 0;
         let mut index = 0;
         while index < block.lines.len() {
@@ -407,11 +383,8 @@ fn regenerate_log_excerpts() {
                 Some(end) => {
                     for (offset, fresh) in run.log[end - length..end].iter().enumerate() {
                         let old = &block.lines[index + offset];
-                        lines[block.line_number + index + offset] = if old.contains("...") {
-                            retimed(old, fresh)
-                        } else {
-                            fresh.clone()
-                        };
+                        lines[block.line_number + index + offset] =
+                            if old.contains("...") { retimed(old, fresh) } else { fresh.clone() };
                     }
                     from = end;
                 }
@@ -471,19 +444,10 @@ fn the_matcher_ignores_times_and_numbers_and_honours_wildcards() {
 
 #[test]
 fn a_check_action_may_pause_before_it_acts() {
-    assert_eq!(
-        split_pause("ctrl-c 1 s"),
-        ("ctrl-c", Duration::from_secs(1))
-    );
-    assert_eq!(
-        split_pause("ctrl-c 0.5 s"),
-        ("ctrl-c", Duration::from_millis(500))
-    );
+    assert_eq!(split_pause("ctrl-c 1 s"), ("ctrl-c", Duration::from_secs(1)));
+    assert_eq!(split_pause("ctrl-c 0.5 s"), ("ctrl-c", Duration::from_millis(500)));
     assert_eq!(split_pause("ctrl-c"), ("ctrl-c", Duration::ZERO));
-    assert_eq!(
-        split_pause("kill worker-1"),
-        ("kill worker-1", Duration::ZERO)
-    );
+    assert_eq!(split_pause("kill worker-1"), ("kill worker-1", Duration::ZERO));
     let check =
         parse_check(r#"<!-- check: simple; ctrl-c 2 s after "run: waiting"; exit SIGINT -->"#);
     assert_eq!(check.actions[0].what, "ctrl-c");
@@ -497,15 +461,13 @@ fn excerpt_lines_are_consecutive_unless_a_gap_is_marked() {
     let excerpt = |lines: &[&str]| -> Vec<String> { lines.iter().map(|l| l.to_string()).collect() };
     let found = |lines: &[&str]| {
         let mut from = 0;
-        runs(&excerpt(lines))
-            .iter()
-            .all(|run| match find_run(&log, from, run) {
-                Some(end) => {
-                    from = end;
-                    true
-                }
-                None => false,
-            })
+        runs(&excerpt(lines)).iter().all(|run| match find_run(&log, from, run) {
+            Some(end) => {
+                from = end;
+                true
+            }
+            None => false,
+        })
     };
     assert!(found(&["a", "b"]));
     assert!(found(&["a", "b", "...", "c", "d"]));

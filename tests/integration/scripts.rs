@@ -52,15 +52,7 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
     let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder");
     let mut command = Command::new(scripts().join("ctrl-c.sh"));
     command
-        .args([
-            "--bin",
-            "complex",
-            "--at",
-            "3600",
-            "--",
-            "--time-scale",
-            "0.05",
-        ])
+        .args(["--bin", "complex", "--at", "3600", "--", "--time-scale", "0.05"])
         .env("GRACEFUL_BIN_DIR", bin_dir);
     let mut script = Program::start_command_on_terminal(command);
     let started = script.wait_for(">>> started ");
@@ -91,13 +83,7 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
     ]);
     run.assert_absent("SIGKILL");
     run.assert_absent("at 3600 s");
-    assert!(
-        group > 1,
-        "a process group of the program's own: {started:?}"
-    );
+    assert!(group > 1, "a process group of the program's own: {started:?}");
     let left = members_left_after(Pid::from_raw(group), Duration::from_secs(5));
-    assert!(
-        left.is_empty(),
-        "processes of the program's group {group} are left: {left:?}"
-    );
+    assert!(left.is_empty(), "processes of the program's group {group} are left: {left:?}");
 }

@@ -23,12 +23,7 @@ fn ctrl_c_stops_the_shell_loop(exe: &str) {
     program.press_ctrl_c();
     let run = program.finish();
     run.assert_died_of(SIGINT);
-    assert_eq!(
-        run.count("main: begin"),
-        1,
-        "a second run started:\n{}",
-        run.log.join("\n")
-    );
+    assert_eq!(run.count("main: begin"), 1, "a second run started:\n{}", run.log.join("\n"));
     run.assert_absent("LOOP-CONTINUED");
     run.assert_last_line("main: end");
 }

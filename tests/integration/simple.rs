@@ -139,12 +139,7 @@ fn two_quick_ctrl_c_give_one_stop() {
     program.signal_group(SIGINT);
     let run = program.finish();
     assert_clean_stop_after_ctrl_c(&run);
-    assert_eq!(
-        run.count("signal #"),
-        2,
-        "both signals are seen:\n{}",
-        run.log.join("\n")
-    );
+    assert_eq!(run.count("signal #"), 2, "both signals are seen:\n{}", run.log.join("\n"));
     run.assert_in_order(&[
         "signal #1: Ctrl+C (SIGINT); interrupting",
         "signal #2: Ctrl+C (SIGINT)",
@@ -167,14 +162,7 @@ fn a_stop_past_the_deadline_names_the_step_and_exits_5() {
     // Each stop step lasts 0.5 s here, ten times the 0.05 s deadline.
     let run = Program::start(
         SIMPLE,
-        &[
-            "--time-scale",
-            SCALE,
-            "--run-for",
-            "0",
-            "--stop-timeout",
-            "0.05",
-        ],
+        &["--time-scale", SCALE, "--run-for", "0", "--stop-timeout", "0.05"],
     )
     .finish();
     run.assert_exit_code(5);
@@ -199,9 +187,6 @@ fn bad_flag_values_get_a_clear_message_and_exit_2() {
         let (code, output) = run_to_end(SIMPLE, args);
         assert_eq!(code, Some(2), "{args:?}: {output}");
         assert!(output.contains(expected), "{args:?}: {output}");
-        assert!(
-            !output.contains("main: begin"),
-            "{args:?} started anyway: {output}"
-        );
+        assert!(!output.contains("main: begin"), "{args:?} started anyway: {output}");
     }
 }

@@ -74,16 +74,14 @@ impl<'a> LogLine<'a> {
             return None;
         };
         let level = level.trim_end();
-        ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
-            .contains(&level)
-            .then_some(LogLine {
-                time,
-                process,
-                thread,
-                target,
-                level,
-                message,
-            })
+        ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level).then_some(LogLine {
+            time,
+            process,
+            thread,
+            target,
+            level,
+            message,
+        })
     }
 }
 
@@ -172,14 +170,7 @@ impl Program {
             }
         });
         let group = Pid::from_raw(child.id() as i32);
-        Program {
-            child,
-            lines,
-            log: Vec::new(),
-            terminal,
-            groups: vec![group],
-            ended: false,
-        }
+        Program { child, lines, log: Vec::new(), terminal, groups: vec![group], ended: false }
     }
 
     /// Types Ctrl+C on the program's terminal: the terminal driver turns it
@@ -225,10 +216,9 @@ impl Program {
                 self.log.push(line.clone());
                 line
             }
-            Err(RecvTimeoutError::Disconnected) => panic!(
-                "program ended before logging {needle:?}; log:\n{}",
-                self.log.join("\n")
-            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("program ended before logging {needle:?}; log:\n{}", self.log.join("\n"))
+            }
             Err(RecvTimeoutError::Timeout) => {
                 panic!("no {needle:?} in the log; log:\n{}", self.log.join("\n"))
             }
@@ -266,11 +256,7 @@ impl Program {
         }
         let status = self.child.wait().expect("wait for the program");
         self.ended = true;
-        let finished = Finished {
-            status,
-            log: std::mem::take(&mut self.log),
-            group: self.pid(),
-        };
+        let finished = Finished { status, log: std::mem::take(&mut self.log), group: self.pid() };
         finished.assert_no_process_left(Duration::ZERO);
         finished
     }
@@ -303,10 +289,7 @@ impl Finished {
 
     /// Every line, parsed.
     pub fn lines(&self) -> Vec<LogLine<'_>> {
-        self.log
-            .iter()
-            .filter_map(|line| LogLine::parse(line))
-            .collect()
+        self.log.iter().filter_map(|line| LogLine::parse(line)).collect()
     }
 
     fn dump(&self) -> String {
@@ -391,21 +374,13 @@ impl Finished {
 
     pub fn assert_last_line(&self, needle: &str) {
         let last = self.log.last().map(String::as_str).unwrap_or("");
-        assert!(
-            last.contains(needle),
-            "last line is not {needle:?}; log:\n{}",
-            self.dump()
-        );
+        assert!(last.contains(needle), "last line is not {needle:?}; log:\n{}", self.dump());
     }
 
     /// The main process's last line contains `needle` (workers may still
     /// print a line or two before they end).
     pub fn assert_parents_last_line(&self, needle: &str) {
-        let last = self
-            .lines()
-            .into_iter()
-            .rev()
-            .find(|line| line.process == "main");
+        let last = self.lines().into_iter().rev().find(|line| line.process == "main");
         assert!(
             last.is_some_and(|line| line.message.contains(needle)),
             "the main process's last line is not {needle:?}; log:\n{}",
@@ -418,11 +393,7 @@ impl Finished {
     pub fn assert_no_duplicate_lines(&self) {
         let mut seen = std::collections::HashSet::new();
         for line in &self.log {
-            assert!(
-                seen.insert(line),
-                "duplicated line {line:?}; log:\n{}",
-                self.dump()
-            );
+            assert!(seen.insert(line), "duplicated line {line:?}; log:\n{}", self.dump());
         }
     }
 
@@ -562,9 +533,7 @@ pub fn run_in_terminal_window(
         .stdout(Stdio::from(theirs.try_clone().expect("a third handle")))
         .stderr(Stdio::from(theirs));
     make_controlling_terminal(&mut command, path);
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
+    let mut child = command.spawn().unwrap_or_else(|error| panic!("cannot start {exe}: {error}"));
     // `command` holds the program's side open; without this drop the
     // terminal would never report its end.
     drop(command);
