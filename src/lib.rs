@@ -37,6 +37,9 @@
 //! 14. [`manager_service`]: `complex`'s service-1, the loops that call the
 //!     manager and the order they stop in.
 //!
+//! Hardening for both: [`memory`], so that a memory limit cannot make a
+//! stop hang.
+//!
 //! The `examples/` folder has three short programs, one idea each, that use
 //! none of this: the same ideas in a form to copy.
 
@@ -53,11 +56,17 @@ pub mod lifecycle;
 pub mod logging;
 pub mod manager;
 pub mod manager_service;
+pub mod memory;
 pub mod pool;
 pub mod protocol;
 pub mod signals;
 pub mod slow_service;
 pub mod worker;
+
+/// Every program of this crate allocates through it: an allocation that
+/// fails ends the process at once instead of hanging (see [`memory`]).
+#[global_allocator]
+static ALLOCATOR: memory::Allocator = memory::Allocator;
 
 /// Locks `mutex` even if a thread panicked while holding it.
 ///

@@ -76,6 +76,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Before any thread: a memory limit must not make the stop hang.
+    graceful::memory::hold_back_arenas();
     // As in `simple`: the command line first, then every signal to one place.
     let args = Args::parse();
     if let Some(id) = args.worker_id {
