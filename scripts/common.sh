@@ -24,7 +24,10 @@ fi
 # Work from the repository root, whatever the caller's current directory.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-say() { echo ">>> $*" >&2; }
+# Never fails: the terminal may be gone (closed under the script), and
+# under `set -e` a failed write would end the script before it has passed
+# anything on to the program.
+say() { echo ">>> $*" >&2 || true; }
 
 # How long past its own --stop-timeout the program may take before the
 # script gives up on it and uses SIGKILL: room for a start still under way
@@ -49,7 +52,10 @@ start_program() {
     log=$(mktemp)
     stop_timeout=$(stop_timeout_of "$@")
     set -m
-    "$@" 2>"$log" &
+    # SIGINT's default action for the program, explicitly: a script started
+    # in the background of another (or by a test runner) inherits SIGINT
+    # ignored, and the program keeps an inherited ignore, as shells do.
+    env --default-signal=INT "$@" 2>"$log" &
     pid=$!
     set +m
     # Shows the log as it grows, workers' lines included, until `finish`.
@@ -88,13 +94,14 @@ stop_timeout_of() {
 # go on too, so the program's escape hatch (a third Ctrl+C forces the
 # exit) works through the script as well.
 pass_on() {
+    # Passed on first, said after: the terminal may be gone.
+    kill -"$1" -- "-$pid" 2>/dev/null || true
     if [ -n "${passed_on:-}" ]; then
         say "SIG$1 at the script: passed on to process group $pid"
     else
         passed_on=$1
         say "SIG$1 at the script: passed on to process group $pid; the script now only waits for the program to stop"
     fi
-    kill -"$1" -- "-$pid" 2>/dev/null || true
 }
 
 # pause SECONDS: sleeps, unless a signal at the script has ended its plan
@@ -121,18 +128,20 @@ send() {
 # failed on the way.
 cleanup() {
     if kill -0 "$pid" 2>/dev/null; then
-        say "the script is ending early: SIGKILL to process group $pid"
         kill -KILL -- "-$pid" 2>/dev/null || true
+        say "the script is ending early: SIGKILL to process group $pid"
     fi
     kill "$tail_pid" "${watchdog:-}" 2>/dev/null || true
     rm -f "$log"
 }
 
-# wait_for_log TEXT [SECONDS]: waits until a log line contains TEXT and
-# prints that line. Fails after SECONDS (default 60).
+# wait_for_log TEXT [SECONDS]: waits until a log line contains TEXT, and
+# keeps that line in $found. Fails after SECONDS (default 60). The wait runs
+# in the script itself, not in a $(...) subshell: a subshell drops the
+# traps, and a Ctrl+C during the wait would end it instead of passing on.
 wait_for_log() {
     local text=$1 patience=${2:-60} waited=0
-    until grep -F -m1 -- "$text" "$log"; do
+    until found=$(grep -F -m1 -- "$text" "$log"); do
         [ -z "${passed_on:-}" ] || return 0
         if ! kill -0 "$pid" 2>/dev/null; then
             say "the program ended before logging \"$text\""
@@ -147,10 +156,12 @@ wait_for_log() {
     done
 }
 
-# The pid a worker logged in its "bootstrapped (pid N)" line.
+# worker_pid NAME: the pid worker NAME logged in its "bootstrapped (pid N)"
+# line, in $found_pid.
 worker_pid() {
-    wait_for_log "| $1 | main | graceful::worker | INFO  | bootstrapped (pid " |
-        sed -e 's/.*(pid \([0-9]*\)).*/\1/'
+    wait_for_log "| $1 | main | graceful::worker | INFO  | bootstrapped (pid " || return
+    found_pid=${found##*(pid }
+    found_pid=${found_pid%%)*}
 }
 
 # Processes of our job's group that are still running (zombies excluded: an

@@ -25,9 +25,9 @@ source "$(dirname "$0")/common.sh"
 parse_args "simple complex" "$@"
 build
 start_program "$bin_dir/$bin" "${program_args[@]}"
-wait_for_log "run: waiting" >/dev/null
+wait_for_log "run: waiting"
 send INT "-$pid" "first Ctrl+C (SIGINT to process group $pid)"
-wait_for_log "stop: begin" >/dev/null
+wait_for_log "stop: begin"
 pause 0.3
 send INT "-$pid" "second Ctrl+C, during the stop"
 finish

@@ -56,7 +56,7 @@ esac
 build
 start_program "$bin_dir/$bin" "${extra[@]}" "${program_args[@]}"
 if [ -n "$during" ]; then
-    wait_for_log "$marker" >/dev/null
+    wait_for_log "$marker"
     send INT "-$pid" "Ctrl+C (SIGINT to process group $pid) during $during"
 else
     pause "$at"

@@ -24,7 +24,7 @@ source "$(dirname "$0")/common.sh"
 parse_args complex "$@"
 build
 start_program "$bin_dir/complex" "${program_args[@]}"
-wait_for_log "run: waiting" >/dev/null
+wait_for_log "run: waiting"
 pause 1
 send KILL "$pid" "SIGKILL to the parent $pid (kill -KILL $pid)"
 # The workers were the parent's children; they go on by themselves now, so

@@ -34,8 +34,9 @@ source "$(dirname "$0")/common.sh"
 parse_args complex "$@"
 build
 start_program "$bin_dir/complex" "${program_args[@]}"
-victim=$(worker_pid "worker-$worker")
-wait_for_log "run: waiting" >/dev/null
+worker_pid "worker-$worker"
+victim=$found_pid
+wait_for_log "run: waiting"
 pause 1
 send KILL "$victim" "SIGKILL to worker-$worker (kill -KILL $victim)"
 finish

@@ -25,7 +25,7 @@ source "$(dirname "$0")/common.sh"
 parse_args "complex simple" "$@"
 build
 start_program "$bin_dir/$bin" "${program_args[@]}"
-wait_for_log "run: waiting" >/dev/null
+wait_for_log "run: waiting"
 pause 1
 send TERM "$pid" "SIGTERM to the main process $pid only (kill -TERM $pid)"
 finish

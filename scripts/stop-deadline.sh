@@ -32,6 +32,6 @@ source "$(dirname "$0")/common.sh"
 parse_args "simple complex" "$@"
 build
 start_program "$bin_dir/$bin" --stop-timeout "$timeout" "${program_args[@]}"
-wait_for_log "run: waiting" >/dev/null
+wait_for_log "run: waiting"
 send INT "-$pid" "Ctrl+C (SIGINT to process group $pid)"
 finish 1

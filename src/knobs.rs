@@ -9,10 +9,14 @@
 //! combination of accepted values can overflow a `Duration` or an `Instant`
 //! later: a value the parser accepts is a value the program can run with.
 
+use std::io::{self, Write};
 use std::ops::RangeInclusive;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::exit_code;
 
 /// The largest `--time-scale`.
 pub const MAX_TIME_SCALE: f64 = 1000.0;
@@ -54,6 +58,23 @@ impl TimeScale {
         let saturated = if seconds > 0.0 { Duration::MAX } else { Duration::ZERO };
         Duration::try_from_secs_f64(seconds * self.0).unwrap_or(saturated)
     }
+}
+
+/// Reads the command line as clap's `parse` does (a bad flag: clap's
+/// message and exit code 2), except that a help or version text that
+/// cannot be written (`--help > /dev/full`) is an error too, where clap
+/// would exit 0 without a word.
+pub fn read_command_line<T: clap::Parser>() -> Result<T, ExitCode> {
+    T::try_parse().map_err(|asked| {
+        let code = u8::try_from(asked.exit_code()).unwrap_or(exit_code::USAGE);
+        match asked.print().and_then(|()| io::stdout().flush()) {
+            Ok(()) => ExitCode::from(code),
+            Err(cause) => {
+                let _ = writeln!(io::stderr(), "cannot write the text asked for: {cause}");
+                ExitCode::from(exit_code::USAGE)
+            }
+        }
+    })
 }
 
 fn parse_time_scale(text: &str) -> Result<TimeScale, String> {

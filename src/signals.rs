@@ -159,14 +159,26 @@ pub fn install(policy: Policy) -> io::Result<&'static Signals> {
     }
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGHUP, SIGTERM};
+        use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
         let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
         let numbers = numbers.into_iter().filter(|(_, signal)| signals.heard.contains(signal));
-        let mut listener = signal_hook::iterator::Signals::new(numbers.map(|(number, _)| number))?;
+        let mut numbers: Vec<i32> = numbers.map(|(number, _)| number).collect();
+        // A worker's SIGCONT belongs to its parent watch (see `worker`).
+        numbers.extend((policy == Policy::Interrupt).then_some(SIGCONT));
+        let mut listener = signal_hook::iterator::Signals::new(numbers)?;
         std::thread::Builder::new().name("signals".into()).spawn(move || {
             for number in listener.forever() {
-                let signal = if number == SIGHUP { Signal::Hangup } else { Signal::Terminate };
-                signals.on_signal(signal);
+                match number {
+                    // Not a request to stop. Said, because a stopped process's
+                    // deadlines run on (a start of many workers can miss its).
+                    SIGCONT if signals.stage() != Stage::Done => info!(
+                        "SIGCONT: running again if the program was stopped (Ctrl+Z, kill -STOP); \
+                         the time it spent stopped counts against every deadline"
+                    ),
+                    SIGCONT => {}
+                    SIGHUP => signals.on_signal(Signal::Hangup),
+                    _ => signals.on_signal(Signal::Terminate),
+                }
             }
         })?;
     }

@@ -26,7 +26,7 @@ use log::info;
 
 use graceful::exit_code;
 use graceful::fault::Fault;
-use graceful::knobs::{parse_positive_seconds, Knobs};
+use graceful::knobs::{self, parse_positive_seconds, Knobs};
 use graceful::lifecycle::App;
 use graceful::manager::{ManagerConfig, MultiProcessManager};
 use graceful::manager_service::{ManagerService, Settings};
@@ -38,7 +38,7 @@ use graceful::{failure, logging};
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(version, after_help = exit_code::help(true))]
+#[command(name = "complex", version, after_help = exit_code::help(true))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,
@@ -79,7 +79,10 @@ fn main() -> ExitCode {
     // Before any thread: a memory limit must not make the stop hang.
     graceful::memory::hold_back_arenas();
     // As in `simple`: the command line first, then every signal to one place.
-    let args = Args::parse();
+    let args = match knobs::read_command_line::<Args>() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     if let Some(id) = args.worker_id {
         // The same executable, started by our own manager as a worker.
         return worker::run(WorkerOptions {

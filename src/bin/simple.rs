@@ -13,7 +13,7 @@ use log::info;
 
 use graceful::exit_code;
 use graceful::fault::Fault;
-use graceful::knobs::Knobs;
+use graceful::knobs::{self, Knobs};
 use graceful::lifecycle::App;
 use graceful::signals::{self, Policy};
 use graceful::slow_service::SlowService;
@@ -22,7 +22,7 @@ use graceful::{failure, logging};
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(version, after_help = exit_code::help(false))]
+#[command(name = "simple", version, after_help = exit_code::help(false))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,
@@ -38,7 +38,10 @@ fn main() -> ExitCode {
     // A bad flag ends the program here with clap's message and exit code 2;
     // nothing has started, so there is nothing to stop, and a Ctrl+C now
     // simply ends the program the default way.
-    let args = Args::parse();
+    let args = match knobs::read_command_line::<Args>() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     // Take over Ctrl+C, SIGTERM and SIGHUP: from here on, every signal goes
     // to one place, which says what it means and forwards it.
     let signals = match signals::install(Policy::Interrupt) {

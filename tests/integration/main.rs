@@ -10,6 +10,7 @@ mod util;
 
 mod colour;
 mod complex;
+mod edges;
 mod faults;
 mod hostile;
 mod manager;

@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::{fcntl, open, FcntlArg, FdFlag, OFlag};
 use nix::pty::openpty;
 use nix::sys::signal::{kill, killpg, signal, SigHandler};
 use nix::sys::stat::Mode;
@@ -121,10 +121,28 @@ impl Drop for Program {
 }
 
 impl Program {
-    /// Starts `exe` in a process group of its own, with stdin from nowhere.
+    /// Starts `exe` in a process group of its own, with stdin from nowhere,
+    /// and SIGINT's default action (a test run started in the background
+    /// inherits SIGINT ignored, and the programs keep an inherited ignore).
     pub fn start(exe: &str, args: &[&str]) -> Program {
+        Program::start_with(exe, args, SigHandler::SigDfl)
+    }
+
+    /// [`Program::start`], with SIGINT and SIGHUP set to `action` as the
+    /// parent leaves them (`SigIgn`: as `cmd &` in a script and `nohup` do).
+    pub fn start_with(exe: &str, args: &[&str], action: SigHandler) -> Program {
         let mut command = Command::new(exe);
         command.args(args).stdin(Stdio::null()).process_group(0);
+        // SAFETY: sigaction is async-signal-safe, and no handler is set.
+        unsafe {
+            command.pre_exec(move || {
+                signal(SIGINT, action)?;
+                if matches!(action, SigHandler::SigIgn) {
+                    signal(SIGHUP, action)?;
+                }
+                Ok(())
+            });
+        }
         Program::spawn(command, None)
     }
 
@@ -178,6 +196,12 @@ impl Program {
     pub fn press_ctrl_c(&mut self) {
         let terminal = self.terminal.as_mut().expect("started on a terminal");
         terminal.write_all(&[0x03]).expect("write to the terminal");
+    }
+
+    /// Closes the program's terminal, as closing a terminal window does: the
+    /// kernel sends SIGHUP to the program.
+    pub fn close_terminal(&mut self) {
+        drop(self.terminal.take().expect("started on a terminal"));
     }
 
     /// The program's pid (and its process group's id).
@@ -548,7 +572,7 @@ pub fn run_in_terminal_window(
 /// Makes the terminal at `path` the controlling terminal of the program
 /// `command` starts, with the program's group as its foreground group: the
 /// shape of a command typed in a terminal window.
-fn make_controlling_terminal(command: &mut Command, path: CString) {
+pub fn make_controlling_terminal(command: &mut Command, path: CString) {
     // SAFETY: runs between fork and exec, where only async-signal-safe
     // calls are allowed: setsid(2), open(2), close(2) and sigaction(2) are,
     // and the path was made before the fork, so nothing allocates. Setting
@@ -574,8 +598,13 @@ fn make_controlling_terminal(command: &mut Command, path: CString) {
 
 /// A new pseudo-terminal: our side, the program's side, and the path of the
 /// program's side (to make it a controlling terminal).
-fn open_terminal() -> (File, File, CString) {
+pub fn open_terminal() -> (File, File, CString) {
     let pty = openpty(None, None).expect("openpty");
+    // Close-on-exec, so that no other test's child keeps this terminal open
+    // (a terminal hangs up only once every handle to its master is closed).
+    for fd in [&pty.master, &pty.slave] {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec");
+    }
     let path = ttyname(&pty.slave).expect("the terminal's name");
     let path = CString::new(path.as_os_str().as_bytes()).expect("a path without NUL");
     (File::from(pty.master), File::from(pty.slave), path)
