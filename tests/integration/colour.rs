@@ -41,8 +41,8 @@ fn a_terminal_gets_coloured_levels_and_processes() {
 }
 
 #[test]
-fn no_color_turns_colour_off_on_a_terminal() {
-    for env in [("NO_COLOR", "1"), ("RUST_LOG_STYLE", "never")] {
+fn no_color_and_a_dumb_terminal_turn_colour_off() {
+    for env in [("NO_COLOR", "1"), ("RUST_LOG_STYLE", "never"), ("TERM", "dumb")] {
         let (code, received) = run_in_terminal_window(COMPLEX, SHORT_RUN, &[env]);
         let text = String::from_utf8_lossy(&received);
         assert_eq!(code, Some(0), "{text}");
