@@ -2,7 +2,8 @@
 //!
 //! Run it with `cargo run --example shield` and press Ctrl+C while a
 //! record is being written: the record is finished, then the program stops
-//! between two records, and says so.
+//! between two records, says so, and dies of SIGINT, as if Ctrl+C had
+//! killed it: so a shell loop around it stops too.
 //!
 //! The idea in one sentence: the signal handler does not stop anything, it
 //! only *reports* the signal on a channel; the program looks at that
@@ -33,10 +34,10 @@ fn main() -> ExitCode {
         // The one safe point: between two records.
         let pressed = interrupted.try_iter().count();
         if pressed > 0 {
-            println!(
+            eprintln!(
                 "Ctrl+C ({pressed}x) during record {record}; it was finished first. Stopping."
             );
-            return ExitCode::SUCCESS;
+            die_of_ctrl_c();
         }
     }
     ExitCode::SUCCESS
@@ -46,7 +47,17 @@ fn main() -> ExitCode {
 /// transaction committed): one second, in three steps.
 fn write_record(record: u64) {
     for step in 1..=3 {
-        println!("record {record}: step {step} of 3");
+        eprintln!("record {record}: step {step} of 3");
         thread::sleep(Duration::from_millis(333));
     }
+}
+
+/// Ends the process the way Ctrl+C would have, now that it is safe: a shell
+/// loop stops only when its child *died of SIGINT* (an exit code of 0, or
+/// even 130, tells bash the child handled Ctrl+C itself).
+fn die_of_ctrl_c() -> ! {
+    #[cfg(unix)]
+    let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
+    // Only if that failed, or on Windows, whose status for it is this.
+    std::process::exit(if cfg!(windows) { 0xC000_013A_u32 as i32 } else { 130 })
 }

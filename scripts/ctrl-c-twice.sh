@@ -11,10 +11,11 @@ Usage: scripts/ctrl-c-twice.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
 Builds the release binaries, starts the program, sends SIGINT to its process
 group once the run stage is waiting, and again once the stop has begun.
 
-What to look at: after the second Ctrl+C, "delaying the interrupt" and the
-stop going on to the end; "signal(s) arrived during stop; the stop still ran
-to the end"; the program then dies of SIGINT
-(exit code 130), so a calling shell knows.
+What to look at: after the second Ctrl+C, "signal #2: Ctrl+C (SIGINT)
+during the stop, which runs to its end; one more forces the exit" and the
+stop going on to the end; "1 signal(s) arrived during stop; the stop still
+ran to the end"; then "exit code 130 = 128 + 2: the program died of
+SIGINT", so a calling shell knows.
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

@@ -19,8 +19,13 @@ whole process group (a terminal's Ctrl+C reaches the workers too):
   (neither)       at a random moment in the first 4 s.
 Then it shows the exit code and checks that no process is left.
 
-What to look at: "delaying" lines when the Ctrl+C lands in start or stop,
-the stop order (service-2, then service-1), and "main: end" last.
+What to look at: with --during start, "during start; delayed until start
+is over", start finishing anyway, "got the interrupt during start, so
+skipping the run stage", then the stop in reverse order ("service-2:
+stopping" first) and "main: end" last (with --during stop, a warning that
+the signal came during the stop, which runs to its end). Then "exit code
+130 = 128 + 2: the program died of SIGINT", which is how a shell learns of
+a Ctrl+C.
 
 Examples:
   scripts/ctrl-c.sh --during start

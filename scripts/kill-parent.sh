@@ -11,9 +11,10 @@ Usage: scripts/kill-parent.sh [-- PROGRAM FLAGS...]
 Builds the release binaries, starts complex, and once the run stage is
 waiting sends SIGKILL to the main process. Then it waits for the workers.
 
-What to look at: every worker logs "stdin closed without a stop: the parent
-is gone; exiting" (or "cannot write to the parent"), and none is left
-running. Exit code 137 is the parent's: killed by signal 9.
+What to look at: every worker says "the parent is gone; exiting" (idle
+ones because their stdin closed, busy ones because a reply could not be
+written), and "no process of the run is left". "exit code 137 = 128 + 9:
+the program died of SIGKILL" is the parent's, which the script killed.
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

@@ -11,11 +11,11 @@ Usage: scripts/kill-worker.sh [--worker N] [-- PROGRAM FLAGS...]
 Builds the release binaries, starts complex, and once the run stage is
 waiting sends SIGKILL to worker N (default 1, the one that takes most calls).
 
-What to look at: "run: end; worker-N died: signal: 9 (SIGKILL)" at once;
-if the worker had a call in hand, "worker-N: exited (signal: 9 (SIGKILL))
-while processing call ..." and the busy loop that made that call getting
-the error at once (no 30 s timeout); then the usual stop of everything
-else, and exit code 4.
+What to look at: "run: end; worker-1 died: signal: 9 (SIGKILL)" at once
+(with --worker 1); if the worker had a call in hand, its collector says it
+exited while processing that call, and the busy loop that made the call
+gets the error at once (no 30 s timeout); then the usual stop of
+everything else, and "exit code 4".
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

@@ -12,9 +12,11 @@ Usage: scripts/sigterm.sh [--bin simple|complex] [-- PROGRAM FLAGS...]
 Builds the release binaries, starts the program, and once the run stage is
 waiting sends SIGTERM to the main process only (not to its group).
 
-What to look at: the same graceful stop as for Ctrl+C; with complex, no
-worker logs "ignoring it" (the signal never reached them), yet every worker
-stops because its parent tells it to; exit code 0, nothing left running.
+What to look at: "signal #1: SIGTERM; interrupting: the graceful stop
+begins", then the same graceful stop as for Ctrl+C. With complex, no
+worker logs a signal line (SIGTERM never reached them), yet each one logs
+"stopped" after "manager: stopping the workers", because its parent tells
+it to; "exit code 0" and "no process of the run is left".
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

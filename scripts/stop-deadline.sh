@@ -12,8 +12,10 @@ Builds the release binaries, starts the program with --stop-timeout SECS
 run stage is waiting.
 
 What to look at: "stop: deadline of 0.500 s exceeded while stopping
-service-2", no "main: end" (the stop was not graceful), exit code 5, and
-still nothing left running: workers see their stdin close and leave.
+service-2; giving up on a graceful shutdown", and no main: end line after
+it (the stop was not graceful); "exit code 5"; and still "no process of the
+run is left": with complex, the ERROR says it is "killing the 4 worker
+process(es) still alive".
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

@@ -24,13 +24,15 @@
 //! default way. Nothing had started, nothing is lost; such runs are counted
 //! and shown apart in the summary, not hidden among the clean ones.
 //!
-//! It prints a line per run with its seed, and a summary. To replay a run:
+//! It prints a summary, and a line with its seed for each run that failed
+//! (for every run with `--each`). To replay a run:
 //!
 //! ```text
 //! cargo test --test chaos -- --seed SEED --runs 1 complex-ctrl-c
 //! ```
 //!
 //! Flags: `--runs N` (runs per Ctrl+C scenario; the others get a third),
+//! `--each` (a line for every run),
 //! `--seed S` (the first run's seed; the next runs use S+1, S+2...), and
 //! scenario names to run only those. Other arguments (from `cargo test`'s
 //! own filters and flags) are ignored.
@@ -92,6 +94,8 @@ const SCENARIOS: &[Scenario] = &[
 
 struct Options {
     runs: u64,
+    /// Print a line for every run, not only the failed ones.
+    each: bool,
     seed: u64,
     only: Vec<String>,
     /// A `cargo test FILTER` meant for other tests: run nothing.
@@ -114,15 +118,11 @@ fn main() {
         println!("chaos: no scenario matches {:?}; nothing to run", options.only);
         return;
     }
-    println!("chaos: first seed {} (replay one run: cargo test --test chaos -- --seed SEED --runs 1 SCENARIO)", options.seed);
     let lifetimes = [SIMPLE, COMPLEX].map(|exe| (exe, measure_life(exe)));
-    for (exe, life) in &lifetimes {
-        println!(
-            "chaos: {} lives {:.0} ms without an interrupt",
-            short(exe),
-            life.as_secs_f64() * 1000.0
-        );
-    }
+    let lives: Vec<String> = lifetimes
+        .iter()
+        .map(|(exe, life)| format!("{} lives {:.0} ms", short(exe), life.as_secs_f64() * 1000.0))
+        .collect();
 
     let mut passed = 0;
     let mut before_main = 0;
@@ -149,11 +149,15 @@ fn main() {
                 Ok(Verdict::TooLate) => "ok, the Ctrl+C came after the exit",
                 Err(_) => "FAILED",
             };
-            println!(
-                "chaos: {:<20} run {run:>2}/{runs} seed {seed:<20} {} -> {verdict}",
-                scenario.name,
-                plan.describe(scenario.interrupt)
-            );
+            // One line a run with --each; otherwise only the failed ones,
+            // so that `cargo test` shows the summary and what went wrong.
+            if options.each || result.is_err() {
+                println!(
+                    "chaos: {:<20} run {run:>2}/{runs} seed {seed:<20} {} -> {verdict}",
+                    scenario.name,
+                    plan.describe(scenario.interrupt)
+                );
+            }
             match result {
                 Ok(Verdict::Clean) => passed += 1,
                 Ok(Verdict::BeforeMain) => before_main += 1,
@@ -165,9 +169,11 @@ fn main() {
     }
     println!(
         "chaos: {} passed, {} failed ({before_main} of the passed runs were interrupted before main ran, \
-         {too_late} interrupted after the exit)",
+         {too_late} interrupted after the exit; {}; first seed {}, --each for a line a run)",
         passed + before_main + too_late,
-        failed.len()
+        failed.len(),
+        lives.join(", "),
+        options.seed
     );
     if !failed.is_empty() {
         for replay in &failed {
@@ -180,6 +186,7 @@ fn main() {
 fn parse_options() -> Options {
     let mut options = Options {
         runs: DEFAULT_RUNS,
+        each: false,
         // Different moments on every CI run; printed, so any run can be replayed.
         seed: SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -198,6 +205,7 @@ fn parse_options() -> Options {
         match arg.as_str() {
             "--runs" => options.runs = number(args.next()),
             "--seed" => options.seed = number(args.next()),
+            "--each" => options.each = true,
             name if SCENARIOS.iter().any(|scenario| scenario.name == name) => {
                 options.only.push(name.to_owned())
             }

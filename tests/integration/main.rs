@@ -11,6 +11,7 @@ mod util;
 mod colour;
 mod complex;
 mod edges;
+mod examples;
 mod faults;
 mod hostile;
 mod manager;

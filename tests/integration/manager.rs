@@ -7,10 +7,17 @@ use std::thread;
 use graceful::manager::{ManagerConfig, ManagerError, MultiProcessManager};
 
 fn manager(workers: usize, time_scale: &str) -> Arc<MultiProcessManager> {
+    // Through `env`, so that the workers' log stays out of the test output
+    // (they would share the test's stderr).
     let config = ManagerConfig {
         workers,
-        program: env!("CARGO_BIN_EXE_complex").into(),
-        args: vec!["--time-scale".into(), time_scale.into()],
+        program: "env".into(),
+        args: vec![
+            "RUST_LOG=off".into(),
+            env!("CARGO_BIN_EXE_complex").into(),
+            "--time-scale".into(),
+            time_scale.into(),
+        ],
     };
     Arc::new(MultiProcessManager::new(config, None))
 }

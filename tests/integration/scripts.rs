@@ -87,3 +87,50 @@ fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
     let left = members_left_after(Pid::from_raw(group), Duration::from_secs(5));
     assert!(left.is_empty(), "processes of the program's group {group} are left: {left:?}");
 }
+
+/// The phrases a script's `--help` quotes under "What to look at", each
+/// whitespace-folded.
+fn quoted_phrases(help: &str) -> Vec<String> {
+    let start = help.find("What to look at:").expect("a What to look at paragraph");
+    let paragraph = help[start..].split("\n\n").next().unwrap_or("");
+    let folded = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// What a script's `--help` tells a person to look for is checked the way
+/// the README's excerpts are: against a run of the scenario it describes.
+#[test]
+fn what_each_script_says_to_look_for_is_what_its_run_prints() {
+    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder").to_owned();
+    let runs: [(&str, &[&str]); 6] = [
+        ("ctrl-c.sh", &["--during", "start", "--", "--time-scale", "0.3"]),
+        ("ctrl-c-twice.sh", &["--", "--time-scale", "0.3"]),
+        ("sigterm.sh", &["--bin", "complex", "--", "--time-scale", "0.05"]),
+        ("kill-parent.sh", &["--", "--time-scale", "0.05"]),
+        ("kill-worker.sh", &["--", "--time-scale", "0.05"]),
+        ("stop-deadline.sh", &["--bin", "complex"]),
+    ];
+    let checks: Vec<_> = runs
+        .into_iter()
+        .map(|(script, args)| {
+            let bin_dir = bin_dir.clone();
+            std::thread::spawn(move || {
+                let path = scripts().join(script);
+                let help = Command::new(&path).arg("--help").output().expect("--help");
+                let phrases = quoted_phrases(&String::from_utf8_lossy(&help.stdout));
+                let mut command = Command::new(&path);
+                command.args(args).env("GRACEFUL_BIN_DIR", &bin_dir);
+                let run = Program::start_command_on_terminal(command).finish();
+                let shown = run.log.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+                let missing: Vec<String> =
+                    phrases.iter().filter(|phrase| !shown.contains(*phrase)).cloned().collect();
+                (script, phrases.len(), missing, run.log.join("\n"))
+            })
+        })
+        .collect();
+    for check in checks {
+        let (script, quoted, missing, log) = check.join().expect("a script run");
+        assert!(quoted >= 2, "{script} quotes only {quoted} phrase(s)");
+        assert!(missing.is_empty(), "{script} --help quotes {missing:?}, not in its run:\n{log}");
+    }
+}
