@@ -26,25 +26,46 @@ pub const STATUSES: [(u8, &str); 8] = [
     (USAGE, "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)"),
     (START_FAILED, "start failed; what had started was stopped again"),
     (WORKER_DIED, "a worker process died; everything else was stopped gracefully"),
-    (SHUTDOWN_ABANDONED, "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit; worker processes were killed"),
+    (SHUTDOWN_ABANDONED, "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit"),
     (STOP_FAILED, "a stop failed; the other services were still stopped"),
     (INTERNAL_FAILURE, "internal failure (a panic, a bug); everything was stopped gracefully"),
+];
+
+/// What a program with worker processes adds to the meaning of code 5.
+const WORKERS_KILLED: &str = "; worker processes still running were killed first";
+
+/// What the table says in Unix words, as Windows says it: no SIGTERM or
+/// SIGHUP there, and Ctrl+C ends with a status, not a signal.
+#[cfg(windows)]
+const IN_WINDOWS_WORDS: [(&str, &str); 3] = [
+    ("after SIGTERM, SIGHUP or --run-for", "after --run-for"),
+    ("the program then dies of SIGINT", "the program then ends with STATUS_CONTROL_C_EXIT"),
+    ("a third Ctrl+C or SIGTERM", "a third Ctrl+C or Ctrl+Break"),
 ];
 
 /// The "Exit status" section of `--help` (a program without worker
 /// processes leaves out the status only they can cause).
 pub fn help(with_workers: bool) -> String {
     let mut text = String::from("Exit status:\n");
-    for (status, meaning) in STATUSES {
-        let status = match status {
+    for (code, meaning) in STATUSES {
+        if code == WORKER_DIED && !with_workers {
+            continue;
+        }
+        let status = match code {
+            DIED_OF_SIGINT if cfg!(windows) => "0xC000013A".to_owned(),
             DIED_OF_SIGINT => "SIGINT".to_owned(),
-            WORKER_DIED if !with_workers => continue,
-            status => status.to_string(),
+            code => code.to_string(),
         };
-        text += &format!("  {status:>6}  {meaning}\n");
+        let more = if with_workers && code == SHUTDOWN_ABANDONED { WORKERS_KILLED } else { "" };
+        text += &format!("  {status:>6}  {meaning}{more}\n");
     }
-    text + "\nA failure's code outranks the interrupt. On Windows a graceful stop after Ctrl+C\n\
-            ends with STATUS_CONTROL_C_EXIT (0xC000013A) instead of SIGINT."
+    text += "\nA failure's code outranks the interrupt. On Windows a graceful stop after Ctrl+C\n\
+             ends with STATUS_CONTROL_C_EXIT (0xC000013A) instead of SIGINT.";
+    #[cfg(windows)]
+    for (unix, windows) in IN_WINDOWS_WORDS {
+        text = text.replace(unix, windows);
+    }
+    text
 }
 
 /// The README's table of exit statuses, as Markdown.
@@ -54,6 +75,10 @@ pub fn markdown_table() -> String {
         let (status, only) = match status {
             DIED_OF_SIGINT => ("130 (died of SIGINT)".to_owned(), ""),
             WORKER_DIED => (status.to_string(), " (`complex` only)"),
+            SHUTDOWN_ABANDONED => (
+                status.to_string(),
+                " (`complex`: worker processes still running are killed first)",
+            ),
             status => (status.to_string(), ""),
         };
         table += &format!("| {status} | {meaning}{only} |\n");

@@ -35,8 +35,8 @@ pub struct Knobs {
     pub time_scale: TimeScale,
 
     /// Give the stop stage this long to finish (more than 0, at most
-    /// 1000000); past it the program logs which step is stuck, kills its
-    /// workers and exits with code 5.
+    /// 1000000); past it the program logs which step is stuck, ends what is
+    /// left and exits with code 5.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_positive_seconds, allow_negative_numbers = true)]
     pub stop_timeout: Duration,
 

@@ -140,7 +140,11 @@ struct State {
     hangup_seen: bool,
 }
 
+/// The termination signals there are: on Windows, only the console event.
+#[cfg(unix)]
 const ALL: [Signal; 3] = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
+#[cfg(not(unix))]
+const ALL: [Signal; 1] = [Signal::CtrlC];
 static SIGNALS: OnceLock<Signals> = OnceLock::new();
 
 /// Installs the process's signal handlers and returns the hub.
@@ -205,7 +209,7 @@ fn not_left_ignored() -> Vec<Signal> {
 /// event.
 #[cfg(not(unix))]
 fn not_left_ignored() -> Vec<Signal> {
-    vec![Signal::CtrlC]
+    ALL.to_vec()
 }
 
 impl Signals {
