@@ -127,7 +127,37 @@ mod linux {
             );
         }
         shutdown_at_random_moments();
+        let drawn: Vec<f64> = (0..3).map(|_| timeline_draw(100_000)).collect();
+        row(
+            "`timeline`: a 100,000-line log drawn as a page",
+            &format!("{:.0} ms", median_of(drawn)),
+            "median of 3 runs",
+        );
         let _ = std::fs::remove_file(&log_file);
+    }
+
+    /// Milliseconds to draw a log of `lines` lines in the programs' format:
+    /// five processes, twenty threads, calls going back and forth.
+    fn timeline_draw(lines: usize) -> f64 {
+        let mut log = String::with_capacity(lines * 120);
+        for n in 0..lines {
+            let ms = n as u64 * 3;
+            let (process, thread) = match n % 5 {
+                0 => ("main".to_owned(), format!("pool-{}", n % 4 + 1)),
+                _ => (format!("worker-{}", n % 5), "main".to_owned()),
+            };
+            log += &format!(
+                "2026-11-25T10:{:02}:{:02}.{:03}Z | {process} | {thread} | graceful::manager | DEBUG | call {}: process_number({n})\n",
+                ms / 60_000 % 60,
+                ms / 1000 % 60,
+                ms % 1000,
+                n / 5
+            );
+        }
+        let began = Instant::now();
+        let page = graceful::timeline::draw(&log, "benchmark").expect("a page");
+        assert!(page.len() > lines, "a page of {} bytes", page.len());
+        began.elapsed().as_secs_f64() * 1e3
     }
 
     /// Set in the environment of the copy of the benchmark that echoes.

@@ -46,10 +46,13 @@ build() {
 
 # start_program EXE ARGS...: starts the program in a process group of its
 # own (job control makes the group id equal to its pid: the shape of a
-# terminal's foreground job), with its log shown live and kept in $log.
+# terminal's foreground job), with its log shown live and kept in $log
+# (under target/try-it/, where it stays after the run, with its picture).
 # Sets $pid and $log.
 start_program() {
-    log=$(mktemp)
+    mkdir -p target/try-it
+    log=target/try-it/$(basename "$0" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
+    : >"$log" # there before `tail` looks for it
     stop_timeout=$(stop_timeout_of "$@")
     set -m
     # SIGINT's default action for the program, explicitly: a script started
@@ -132,7 +135,6 @@ cleanup() {
         say "the script is ending early: SIGKILL to process group $pid"
     fi
     kill "$tail_pid" "${watchdog:-}" 2>/dev/null || true
-    rm -f "$log"
 }
 
 # wait_for_log TEXT [SECONDS]: waits until a log line contains TEXT, and
@@ -188,6 +190,16 @@ start_watchdog() {
     watchdog=$!
 }
 
+# draw: the run's log as a picture, a time line of every process and thread
+# (see the `timeline` tool), beside the log; says where both are.
+draw() {
+    if "$bin_dir/timeline" "$log" -o "$log.html" >/dev/null 2>&1; then
+        say "the run as a picture: $log.html (its log: $log)"
+    else
+        say "the run's log: $log; draw it with: cargo run --release --bin timeline -- $log"
+    fi
+}
+
 # What an exit status means, in a line.
 explain_status() {
     local status=$1
@@ -227,12 +239,12 @@ finish() {
         exit 1
     fi
     say "no process of the run is left"
+    draw
     if [ "${passed_on:-}" = INT ] && [ "$status" -eq 130 ]; then
         # Ctrl+C was typed at the script and the program died of it: die
         # of it too, so that a shell loop around the script stops as well
         # (an exit code of 130 would not tell bash that Ctrl+C was pressed).
         trap - INT EXIT
-        rm -f "$log"
         kill -INT $$
     fi
     exit "$status"

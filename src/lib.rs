@@ -40,6 +40,9 @@
 //! Hardening for both: [`memory`], so that a memory limit cannot make a
 //! stop hang.
 //!
+//! Not part of the lesson, and safe to skip: [`timeline`], which draws any
+//! log of either program as a picture (the `timeline` binary).
+//!
 //! The `examples/` folder has three short programs, one idea each, that use
 //! none of this: the same ideas in a form to copy.
 
@@ -61,6 +64,7 @@ pub mod pool;
 pub mod protocol;
 pub mod signals;
 pub mod slow_service;
+pub mod timeline;
 pub mod worker;
 
 /// Every program of this crate allocates through it: an allocation that

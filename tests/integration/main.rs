@@ -19,3 +19,4 @@ mod readme;
 mod scripts;
 mod signals;
 mod simple;
+mod timeline;

@@ -514,3 +514,41 @@ fn the_exit_status_table_is_the_one_in_exit_code_rs() {
         graceful::exit_code::markdown_table()
     );
 }
+
+/// The README's picture: a Ctrl+C during a `complex` run at real speed, as
+/// the `timeline` tool draws it.
+const PICTURE: &str = "docs/ctrl-c-during-complex.svg";
+
+/// Draws the README's picture again from a fresh run:
+///
+/// ```text
+/// cargo test --release --test integration -- --ignored regenerate_the_picture
+/// ```
+#[test]
+#[ignore = "rewrites the README's picture; run it by hand after changing what the programs log"]
+fn regenerate_the_picture() {
+    let mut program = Program::start_on_terminal(env!("CARGO_BIN_EXE_complex"), &[]);
+    program.wait_for("run: waiting");
+    thread::sleep(Duration::from_millis(1500));
+    program.press_ctrl_c();
+    let run = program.finish();
+    let svg = graceful::timeline::draw_svg(&(run.log.join("\n") + "\n")).expect("a picture");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(PICTURE);
+    std::fs::write(path, svg).expect("the picture is writable");
+}
+
+#[test]
+fn the_picture_is_the_timeline_of_a_ctrl_c_during_complex() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(PICTURE);
+    let svg = std::fs::read_to_string(path).expect("the README's picture");
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\""));
+    for needle in [
+        "signal #1: Ctrl+C (SIGINT): interrupting",
+        "start (shielded)",
+        "stop (shielded)",
+        ">worker-4 / main<",
+    ] {
+        assert!(svg.contains(needle), "no {needle:?} in {PICTURE}");
+    }
+    assert!(readme().contains(&format!("]({PICTURE})")), "the README shows {PICTURE}");
+}

@@ -54,36 +54,9 @@ pub fn then_complex_stop<'a>(steps: &[&'a str]) -> Vec<&'a str> {
     steps.iter().chain(COMPLEX_STOP).copied().collect()
 }
 
-/// One line of the log, split into its six columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLine<'a> {
-    pub time: &'a str,
-    pub process: &'a str,
-    pub thread: &'a str,
-    pub target: &'a str,
-    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, without padding.
-    pub level: &'a str,
-    pub message: &'a str,
-}
-
-impl<'a> LogLine<'a> {
-    /// Splits `line`; `None` if it is not a whole log line.
-    pub fn parse(line: &'a str) -> Option<LogLine<'a>> {
-        let columns: Vec<&str> = line.splitn(6, " | ").collect();
-        let [time, process, thread, target, level, message] = columns[..] else {
-            return None;
-        };
-        let level = level.trim_end();
-        ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level).then_some(LogLine {
-            time,
-            process,
-            thread,
-            target,
-            level,
-            message,
-        })
-    }
-}
+/// One line of the log, split into its six columns: the same parser the
+/// `timeline` tool reads logs with.
+pub use graceful::timeline::LogLine;
 
 /// The pid at the end of a log line that ends in "(pid N)": a worker's
 /// "bootstrapped (pid N)", the manager's "spawned worker-1 (pid N)".

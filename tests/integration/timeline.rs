@@ -1,0 +1,95 @@
+//! The `timeline` tool: a real run's log drawn as a page that names every
+//! process, thread and signal in it; bad input gets one line and exit 2.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::util::{LogLine, Program};
+
+const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
+const TIMELINE: &str = env!("CARGO_BIN_EXE_timeline");
+
+/// Runs `timeline ARGS` with `input` on stdin; its exit code, stdout and
+/// stderr.
+fn timeline(args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    let mut child = Command::new(TIMELINE)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start timeline");
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(input.as_bytes()).expect("feed timeline");
+    drop(stdin);
+    let output = child.wait_with_output().expect("timeline's output");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn a_real_runs_page_names_every_process_thread_and_signal() {
+    let mut program = Program::start_on_terminal(COMPLEX, &["--time-scale", "0.05"]);
+    program.wait_for("run: waiting");
+    program.press_ctrl_c();
+    let run = program.finish();
+    let log = run.log.join("\n") + "\n";
+    let folder = std::env::temp_dir().join(format!("graceful-timeline-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let page_path = folder.join("run.html");
+    let page_arg = page_path.to_string_lossy().into_owned();
+    let (code, _, said) = timeline(&["-", "-o", &page_arg], &log);
+    assert_eq!(code, Some(0), "{said}");
+    let page = std::fs::read_to_string(&page_path).expect("the page");
+    let lanes: BTreeSet<String> =
+        run.lines().iter().map(|l| format!("{} / {}", l.process, l.thread)).collect();
+    assert!(lanes.len() > 15, "{lanes:?}");
+    for lane in &lanes {
+        assert!(page.contains(&format!(">{lane}</text>")), "no lane {lane:?} in the page");
+    }
+    let signals: Vec<&str> = run
+        .lines()
+        .into_iter()
+        .filter(|line| line.process == "main" && line.message.starts_with("signal #"))
+        .map(|line| line.message.split(';').next().unwrap_or(""))
+        .collect();
+    assert!(!signals.is_empty());
+    for signal in signals {
+        assert!(page.contains(&format!(">{signal}")), "no mark for {signal:?}");
+    }
+    // Every line is reachable: listed with its number, and linked from a mark.
+    assert_eq!(page.matches("<li value=").count(), run.log.len());
+    assert!(!page.contains("<script"));
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+#[test]
+fn nothing_to_draw_gets_one_line_and_exit_2() {
+    for (input, says) in
+        [("", "the log is empty"), ("hello\nworld\n", "none of its 2 line(s) is a log line")]
+    {
+        let (code, out, said) = timeline(&["-", "-o", "/dev/null"], input);
+        assert_eq!(code, Some(2), "{input:?}");
+        assert!(out.is_empty());
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(said.contains(says), "{said}");
+    }
+    let (code, _, said) = timeline(&["/no/such/log"], "");
+    assert_eq!(code, Some(2));
+    assert!(said.starts_with("timeline: cannot read /no/such/log"), "{said}");
+}
+
+#[test]
+fn a_cut_disordered_killed_log_still_draws_and_says_so() {
+    let log = "\
+2026-11-25T10:00:01.000Z | main | main | complex | INFO  | main: begin
+2026-11-25T10:00:00.500Z | worker-1 | main | graceful::worker | INFO  | bootstrapped (pid 7)
+2026-11-25T10:00:01.2";
+    let (code, out, said) = timeline(&["-", "-o", "/dev/stdout"], log);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(out.contains("has no main: end line"), "killed runs are said to be");
+    assert!(out.contains("1 line(s) are not log lines"), "cut lines are said to be");
+    assert!(out.contains(">worker-1 / main</text>") && out.contains(">main / main</text>"));
+    let _ = LogLine::parse(log.lines().next().unwrap_or("")).expect("a log line");
+}
