@@ -145,9 +145,9 @@ fn die_of_ctrl_c() -> ExitCode {
     ExitCode::from(crate::exit_code::DIED_OF_SIGINT)
 }
 
-/// Windows has no signals to die of; its convention for a console program
-/// ended by Ctrl+C is the status STATUS_CONTROL_C_EXIT, which `cmd.exe` and
-/// PowerShell recognise.
+/// Windows has no signals to die of; a console program that Ctrl+C ends
+/// outright exits with STATUS_CONTROL_C_EXIT (its default handler does
+/// that), so we end with the same status.
 #[cfg(not(unix))]
 fn die_of_ctrl_c() -> ExitCode {
     const STATUS_CONTROL_C_EXIT: u32 = 0xC000_013A;

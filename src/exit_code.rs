@@ -2,7 +2,7 @@
 //! about how the program ended, listed once.
 //!
 //! Both programs' `--help` and the README's table are made from [`STATUSES`]
-//! (a test checks the README against it). Which one a run ends with is
+//! (a test builds the table and checks the README against it). Which one a run ends with is
 //! decided in [`crate::ending`]: when a failure and an interrupt meet, the
 //! failure's code wins, because it says more, and any non-zero status
 //! already stops `make`, `&&` chains and `set -e` scripts.
@@ -66,24 +66,6 @@ pub fn help(with_workers: bool) -> String {
         text = text.replace(unix, windows);
     }
     text
-}
-
-/// The README's table of exit statuses, as Markdown.
-pub fn markdown_table() -> String {
-    let mut table = String::from("| status | meaning |\n| --- | --- |\n");
-    for (status, meaning) in STATUSES {
-        let (status, only) = match status {
-            DIED_OF_SIGINT => ("130 (died of SIGINT)".to_owned(), ""),
-            WORKER_DIED => (status.to_string(), " (`complex` only)"),
-            SHUTDOWN_ABANDONED => (
-                status.to_string(),
-                " (`complex`: worker processes still running are killed first)",
-            ),
-            status => (status.to_string(), ""),
-        };
-        table += &format!("| {status} | {meaning}{only} |\n");
-    }
-    table
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! # graceful: shut down cleanly, whatever moment Ctrl+C comes
 //!
 //! The library behind the two teaching programs, `simple` and `complex`.
-//! Start reading at `src/bin/simple.rs`: twenty lines of wiring that name
+//! Start reading at `src/bin/simple.rs`: one short `main` whose lines name
 //! every piece below. Then read the modules in this order, each before the
 //! ones that use it. Parts marked *(hardening)* keep the promise in hostile
 //! surroundings; a first reading may skip them.
@@ -37,8 +37,8 @@
 //! 14. [`manager_service`]: `complex`'s service-1, the loops that call the
 //!     manager and the order they stop in.
 //!
-//! Hardening for both: [`memory`], so that a memory limit cannot make a
-//! stop hang.
+//! Hardening for both, which no `main` has to call: [`memory`], so that a
+//! memory limit cannot make a stop hang.
 //!
 //! Not part of the lesson, and safe to skip: [`timeline`], which draws any
 //! log of either program as a picture (the `timeline` binary).
@@ -67,8 +67,9 @@ pub mod slow_service;
 pub mod timeline;
 pub mod worker;
 
-/// Every program of this crate allocates through it: an allocation that
-/// fails ends the process at once instead of hanging (see [`memory`]).
+/// Every program of this crate allocates through it: glibc keeps to two
+/// arenas, and an allocation that fails ends the process at once instead of
+/// hanging (see [`memory`]).
 #[global_allocator]
 static ALLOCATOR: memory::Allocator = memory::Allocator;
 

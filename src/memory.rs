@@ -7,38 +7,38 @@
 //!   reserves 64 MiB of address space for each: `complex`'s twenty threads
 //!   reserve almost a gigabyte they never touch. Under a limit on address
 //!   space (`ulimit -v`, some containers) allocations then fail long before
-//!   memory is used up, the stop's own among them. [`hold_back_arenas`]
-//!   keeps glibc to two arenas.
+//!   memory is used up, the stop's own among them. [`Allocator`] keeps
+//!   glibc to two arenas, before it hands out its first byte (before
+//!   `main`, so before any thread).
 //! * when an allocation fails, Rust prints "memory allocation of N bytes
 //!   failed" to stderr, then aborts. If stderr is a pipe nobody reads, that
 //!   write blocks for ever, and with it the thread, and whatever waits for
 //!   it. [`Allocator`] says it only if stderr can take it at once, and
 //!   aborts either way.
+//!
+//! Both binaries get this through `src/lib.rs`, which makes [`Allocator`]
+//! the program's allocator: nothing in `main` has to remember it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-/// Keeps glibc to two malloc arenas; call it first thing in `main`, before
-/// any thread is started (elsewhere than glibc it does nothing).
-pub fn hold_back_arenas() {
-    // SAFETY: mallopt only changes a limit for arenas not created yet.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-/// The system allocator, with an allocation failure that never waits for
-/// stderr (see the module docs).
+/// The system allocator, kept to two glibc arenas, with an allocation
+/// failure that never waits for stderr (see the module docs).
 #[derive(Debug)]
 pub struct Allocator;
 
-// SAFETY: every call goes to `System` as is; only a null result is acted on.
+static ARENAS_HELD_BACK: AtomicBool = AtomicBool::new(false);
+
+// SAFETY: every call goes to `System` as is (after a one-time limit on
+// arenas); only a null result is acted on.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        hold_back_arenas_once();
         checked(unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        hold_back_arenas_once();
         checked(unsafe { System.alloc_zeroed(layout) })
     }
 
@@ -48,6 +48,22 @@ unsafe impl GlobalAlloc for Allocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Keeps glibc to two malloc arenas (elsewhere it does nothing), on the
+/// first allocation: that one comes before `main`, so before any second
+/// thread, when glibc has made no arena but its first. Every later call
+/// only reads the flag, which costs threads nothing.
+fn hold_back_arenas_once() {
+    if ARENAS_HELD_BACK.load(Relaxed) || ARENAS_HELD_BACK.swap(true, Relaxed) {
+        return;
+    }
+    // SAFETY: mallopt only changes a limit for arenas not created yet; it
+    // does not call back into this allocator.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

@@ -17,7 +17,7 @@
 //!
 //! # What a signal means
 //!
-//! The `signals` thread numbers each signal, logs what it does now, and
+//! The hub numbers each signal, logs what it does now, and
 //! forwards it the same way every time: it cancels [`Signals::interrupt`].
 //! What differs from stage to stage is who looks:
 //!
@@ -137,6 +137,8 @@ struct State {
     /// current shield went up.
     received: u32,
     while_shielded: u32,
+    /// Shields up now: a shield inside a shield changes nothing.
+    shields: u32,
     hangup_seen: bool,
 }
 
@@ -259,7 +261,11 @@ impl Signals {
     /// Raises a shield for `stage` (start or stop): until it is released,
     /// signals are recorded, and nobody acts on them.
     pub fn shield(&self, stage: Stage) -> Shield<'_> {
-        crate::lock(&self.state).stage = stage;
+        let mut state = crate::lock(&self.state);
+        if state.shields == 0 {
+            state.stage = stage;
+        }
+        state.shields += 1;
         Shield { signals: self, released: false }
     }
 
@@ -325,6 +331,11 @@ impl Signals {
     fn lower_shield(&self) -> Result<(), Interrupted> {
         let (stage, delayed_signals) = {
             let mut state = crate::lock(&self.state);
+            state.shields = state.shields.saturating_sub(1);
+            if state.shields > 0 {
+                // Still inside the outer shield: it tells, when it ends.
+                return Ok(());
+            }
             let shielded = state.stage;
             state.stage = if shielded == Stage::Starting { Stage::Running } else { Stage::Done };
             (shielded, std::mem::take(&mut state.while_shielded))
@@ -360,8 +371,9 @@ pub struct Shield<'a> {
 impl Shield<'_> {
     /// Lowers the shield, and says in the log what it held back.
     /// `Err(Interrupted)` means the program has been interrupted, during
-    /// the shield or before it, and should go on to stop. (Dropping the
-    /// shield lowers it too, without telling.)
+    /// the shield or before it, and should go on to stop. A shield raised
+    /// inside another one delivers nothing early: it returns `Ok`, and the
+    /// outer one tells. (Dropping a shield lowers it too, without telling.)
     pub fn release(mut self) -> Result<(), Interrupted> {
         self.released = true;
         self.signals.lower_shield()
@@ -426,6 +438,18 @@ mod tests {
         // A later shield still reports the interrupt, with no new signal.
         let stop = signals.shield(Stage::Stopping);
         assert_eq!(stop.release(), Err(Interrupted { delayed_signals: 0 }));
+    }
+
+    #[test]
+    fn a_shield_inside_a_shield_delivers_nothing_early() {
+        let signals = hub(Policy::Interrupt);
+        let outer = signals.shield(Stage::Starting);
+        let inner = signals.shield(Stage::Starting);
+        signals.on_signal(Signal::CtrlC);
+        assert_eq!(inner.release(), Ok(()), "the inner shield told");
+        assert_eq!(signals.stage(), Stage::Starting, "the inner shield ended the start");
+        signals.on_signal(Signal::CtrlC);
+        assert_eq!(outer.release(), Err(Interrupted { delayed_signals: 2 }));
     }
 
     #[test]

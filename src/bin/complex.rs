@@ -76,8 +76,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // Before any thread: a memory limit must not make the stop hang.
-    graceful::memory::hold_back_arenas();
     // As in `simple`: the command line first, then every signal to one place.
     let args = match knobs::read_command_line::<Args>() {
         Ok(args) => args,

@@ -33,8 +33,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // Before any thread: a memory limit must not make the stop hang.
-    graceful::memory::hold_back_arenas();
     // A bad flag ends the program here with clap's message and exit code 2;
     // nothing has started, so there is nothing to stop, and a Ctrl+C now
     // simply ends the program the default way.
