@@ -4,67 +4,24 @@
 //! line. Each test here failed before its fix.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{kill, killpg, SigHandler};
 use nix::unistd::{pipe, Pid};
 
 use crate::util::{
-    make_controlling_terminal, members_left_after, open_terminal, Program, SIGCONT, SIGHUP, SIGINT,
-    SIGKILL, SIGSTOP, SIGTERM,
+    full_pipe, make_controlling_terminal, members_left_after, open_terminal, start_with_stderr,
+    status_within, Program, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM,
 };
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
-
-/// A pipe whose buffer is already full: the next write to it blocks until
-/// someone reads. (read end, write end)
-fn full_pipe() -> (File, File) {
-    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
-    let mut write = File::from(write);
-    fcntl(&write, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("non-blocking");
-    while write.write(&[b'#'; 4096]).is_ok() {}
-    fcntl(&write, FcntlArg::F_SETFL(OFlag::empty())).expect("blocking again");
-    (File::from(read), write)
-}
-
-/// Starts `exe` in a process group of its own, with `stderr` as its stderr,
-/// and its address space limited to `memory` bytes if given.
-fn start_with_stderr(exe: &str, args: &[&str], stderr: File, memory: Option<u64>) -> Child {
-    let mut command = Command::new(exe);
-    command.args(args).env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
-    command.stderr(stderr).process_group(0);
-    if let Some(limit) = memory {
-        // SAFETY: setrlimit is async-signal-safe and allocates nothing.
-        unsafe {
-            command.pre_exec(move || Ok(setrlimit(Resource::RLIMIT_AS, limit, limit)?));
-        }
-    }
-    command.spawn().expect("start the program")
-}
-
-/// Waits up to `patience` for `child` to end; its status, or a panic.
-fn status_within(child: &mut Child, patience: Duration) -> std::process::ExitStatus {
-    let give_up = Instant::now() + patience;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if Instant::now() > give_up {
-            let _ = killpg(Pid::from_raw(child.id() as i32), SIGKILL);
-            panic!("the program did not end within {patience:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn a_reader_that_comes_back_within_the_deadline_gets_every_line_of_every_process() {

@@ -2,76 +2,34 @@
 //! worker stopped with SIGSTOP, bad input to worker mode. Nothing may hold a
 //! stop past its deadline, and nothing may outlive the program.
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::signal::{kill, killpg};
-use nix::unistd::{pipe, Pid};
+use nix::unistd::Pid;
 
 use crate::complex::worker_pid;
-use crate::util::{live_members, Program, SIGINT, SIGKILL, SIGSTOP};
+use crate::util::{
+    full_pipe, live_members, start_with_stderr, status_within, Program, SIGINT, SIGKILL, SIGSTOP,
+};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
-
-/// A pipe whose buffer is already full: the next write to it blocks until
-/// someone reads. (read end, write end)
-fn full_pipe() -> (File, File) {
-    let (read, write): (OwnedFd, OwnedFd) = pipe().expect("pipe");
-    let mut write = File::from(write);
-    fcntl(&write, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("non-blocking");
-    let filler = [b'#'; 4096];
-    while write.write(&filler).is_ok() {}
-    fcntl(&write, FcntlArg::F_SETFL(OFlag::empty())).expect("blocking again");
-    (File::from(read), write)
-}
-
-/// Starts `exe` in its own process group with `stderr` as its stderr.
-fn start_with_stderr(exe: &str, args: &[&str], stderr: File) -> Child {
-    use std::os::unix::process::CommandExt;
-    Command::new(exe)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .process_group(0)
-        .spawn()
-        .expect("start the program")
-}
-
-/// Waits up to `patience` for `child` to exit; its exit code, or a panic.
-fn exit_code_within(child: &mut Child, patience: Duration) -> Option<i32> {
-    let give_up = Instant::now() + patience;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        if Instant::now() > give_up {
-            let _ = killpg(Pid::from_raw(child.id() as i32), SIGKILL);
-            panic!("the program did not end within {patience:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn a_stderr_nobody_reads_cannot_hold_the_stop_past_its_deadline() {
     for exe in [SIMPLE, COMPLEX] {
         let (_unread, stderr) = full_pipe();
         let mut child =
-            start_with_stderr(exe, &["--time-scale", "0.05", "--stop-timeout", "2"], stderr);
+            start_with_stderr(exe, &["--time-scale", "0.05", "--stop-timeout", "2"], stderr, None);
         let group = Pid::from_raw(child.id() as i32);
         thread::sleep(Duration::from_millis(800));
         killpg(group, SIGINT).expect("Ctrl+C to the group");
         // The stop itself is short; writing its log is what cannot finish,
         // so the deadline ends the program with its code.
-        let code = exit_code_within(&mut child, Duration::from_secs(20));
+        let code = status_within(&mut child, Duration::from_secs(20)).code();
         assert_eq!(code, Some(5), "{exe}");
         assert!(live_members(group).is_empty(), "{exe} left processes behind");
     }
@@ -85,13 +43,13 @@ fn a_third_ctrl_c_ends_the_wait_for_a_stderr_nobody_reads() {
     // for stderr; the hatch must be open in both places.
     let (_unread, stderr) = full_pipe();
     let mut child =
-        start_with_stderr(SIMPLE, &["--time-scale", "0.05", "--stop-timeout", "600"], stderr);
+        start_with_stderr(SIMPLE, &["--time-scale", "0.05", "--stop-timeout", "600"], stderr, None);
     let group = Pid::from_raw(child.id() as i32);
     for pause in [800, 400, 200] {
         thread::sleep(Duration::from_millis(pause));
         killpg(group, SIGINT).expect("Ctrl+C to the group");
     }
-    let code = exit_code_within(&mut child, Duration::from_secs(60));
+    let code = status_within(&mut child, Duration::from_secs(60)).code();
     assert_eq!(code, Some(5));
     assert!(live_members(group).is_empty(), "processes left behind");
 }
@@ -103,6 +61,7 @@ fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
         COMPLEX,
         &["--time-scale", "0.05", "--run-for", "0.3", "--stop-timeout", "20"],
         stderr,
+        None,
     );
     // Let the program run against the blocked pipe, then drain it.
     thread::sleep(Duration::from_millis(1500));
@@ -111,7 +70,7 @@ fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
         let _ = unread.read_to_end(&mut everything);
         everything
     });
-    let code = exit_code_within(&mut child, Duration::from_secs(30));
+    let code = status_within(&mut child, Duration::from_secs(30)).code();
     assert_eq!(code, Some(0));
     let everything = reader.join().expect("the reader");
     let text = String::from_utf8_lossy(&everything);

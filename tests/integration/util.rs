@@ -597,3 +597,46 @@ fn a_test_that_fails_half_way_leaves_nothing_running() {
     let left = members_left_after(group, Duration::from_secs(5));
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// A pipe whose buffer is already full: the next write to it blocks until
+/// someone reads. (read end, write end)
+pub fn full_pipe() -> (File, File) {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    let mut write = File::from(write);
+    fcntl(&write, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("non-blocking");
+    while write.write(&[b'#'; 4096]).is_ok() {}
+    fcntl(&write, FcntlArg::F_SETFL(OFlag::empty())).expect("blocking again");
+    (File::from(read), write)
+}
+
+/// Starts `exe` in a process group of its own, with `stderr` as its stderr,
+/// and its address space limited to `memory` bytes if given.
+pub fn start_with_stderr(exe: &str, args: &[&str], stderr: File, memory: Option<u64>) -> Child {
+    let mut command = Command::new(exe);
+    command.args(args).env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    command.stderr(stderr).process_group(0);
+    if let Some(limit) = memory {
+        use nix::sys::resource::{setrlimit, Resource};
+        // SAFETY: setrlimit is async-signal-safe and allocates nothing.
+        unsafe {
+            command.pre_exec(move || Ok(setrlimit(Resource::RLIMIT_AS, limit, limit)?));
+        }
+    }
+    command.spawn().expect("start the program")
+}
+
+/// Waits up to `patience` for `child` (started by [`start_with_stderr`]) to
+/// end; its status, or a panic after killing its group.
+pub fn status_within(child: &mut Child, patience: Duration) -> ExitStatus {
+    let give_up = Instant::now() + patience;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > give_up {
+            let _ = killpg(Pid::from_raw(child.id() as i32), SIGKILL);
+            panic!("the program did not end within {patience:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
