@@ -2,10 +2,10 @@
 //! about how the program ended, listed once.
 //!
 //! Both programs' `--help` and the README's table are made from [`STATUSES`]
-//! (a test builds the table and checks the README against it). Which one a run ends with is
-//! decided in [`crate::ending`]: when a failure and an interrupt meet, the
-//! failure's code wins, because it says more, and any non-zero status
-//! already stops `make`, `&&` chains and `set -e` scripts.
+//! (a test builds the table and checks the README against it). Which one a
+//! run ends with is decided in [`crate::ending`]: when a failure and an
+//! interrupt meet, the failure's code wins, because it says more, and any
+//! non-zero status already stops `make`, `&&` chains and `set -e` scripts.
 
 #![allow(missing_docs)] // each constant is documented by its line in STATUSES
 

@@ -17,9 +17,9 @@
 //!
 //! # What a signal means
 //!
-//! The hub numbers each signal, logs what it does now, and
-//! forwards it the same way every time: it cancels [`Signals::interrupt`].
-//! What differs from stage to stage is who looks:
+//! The hub numbers each signal, logs what it does now, and forwards it the
+//! same way every time: it cancels [`Signals::interrupt`]. What differs from
+//! stage to stage is who looks:
 //!
 //! * the **run** stage waits for the interrupt: the stop begins at once;
 //! * **start** runs under a [`Shield`] and simply does not look until it is
