@@ -279,7 +279,9 @@ fn read_bounded_line(reader: &mut impl BufRead) -> io::Result<Option<Result<Comm
     // At most 200 bytes of a refused line go into the log.
     let quote = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
     if line.len() > MAX_COMMAND_BYTES {
-        let length = line.len() + reader.skip_until(b'\n')?;
+        // The rest of the line, unless its newline was already read.
+        let rest = if line.ends_with(b"\n") { 0 } else { reader.skip_until(b'\n')? };
+        let length = line.len() + rest;
         let limit = MAX_COMMAND_BYTES;
         let refused = format!(
             "a command of {length} bytes, over the limit of {limit}; it began with {quote:?}"
@@ -339,6 +341,18 @@ mod tests {
         assert!(next().unwrap().unwrap_err().starts_with("a malformed command ("));
         assert_eq!(next().unwrap(), Ok(Command::Stop));
         assert_eq!(next(), None);
+    }
+
+    #[test]
+    fn a_line_just_over_the_limit_does_not_swallow_the_next() {
+        // The newline is the byte past the limit: the line ends there.
+        let mut input = vec![b'x'; MAX_COMMAND_BYTES];
+        input.push(b'\n');
+        input.extend(lines(&[Command::Stop]));
+        let mut reader = BufReader::with_capacity(16, &input[..]);
+        let too_long = read_bounded_line(&mut reader).unwrap().unwrap().unwrap_err();
+        assert!(too_long.starts_with("a command of 65537 bytes"), "{too_long}");
+        assert_eq!(read_bounded_line(&mut reader).unwrap(), Some(Ok(Command::Stop)));
     }
 
     #[test]
