@@ -63,8 +63,9 @@ impl ThreadPool {
         let (sender, queue) = channel::unbounded::<Job>();
         let pool = ThreadPool { jobs: Mutex::new(Some(sender)), threads: Mutex::default() };
         for index in 1..=size {
-            let (queue, failures, thread) =
+            let (queue, failures, name) =
                 (queue.clone(), failures.clone(), format!("pool-{index}"));
+            let thread = name.clone();
             let run = move || {
                 // Ends when the queue is closed and drained.
                 for job in queue {
@@ -79,8 +80,7 @@ impl ThreadPool {
                 }
             };
             // On an error `pool` is dropped, which joins the threads so far.
-            lock(&pool.threads)
-                .push(thread::Builder::new().name(format!("pool-{index}")).spawn(run)?);
+            lock(&pool.threads).push(thread::Builder::new().name(name).spawn(run)?);
         }
         debug!("thread pool of {size} started");
         Ok(pool)

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::parse::{Level, Run};
+use log::Level;
+
+use super::parse::Run;
 
 /// Pixels left of the time axis, for the lanes' names.
 pub const NAMES: f64 = 190.0;
@@ -32,7 +34,7 @@ pub struct Tick {
     pub x: f64,
     /// Its lane.
     pub lane: usize,
-    /// The loudest of its lines.
+    /// The loudest of its lines (the smallest, in `log`'s order).
     pub level: Level,
     /// Its first line (an index into the run's entries).
     pub first: usize,
@@ -66,7 +68,7 @@ impl Picture {
         for (index, entry) in run.entries.iter().enumerate() {
             let column = (entry.at / scale).floor() as i64;
             // WARN and ERROR keep marks of their own: they must stand out.
-            let loud = entry.level >= Level::Warn;
+            let loud = entry.level <= Level::Warn;
             let tick = columns.entry((entry.lane, column, loud)).or_insert(Tick {
                 x: NAMES + column as f64,
                 lane: entry.lane,
@@ -75,7 +77,7 @@ impl Picture {
                 lines: 0,
             });
             tick.lines += 1;
-            tick.level = tick.level.max(entry.level);
+            tick.level = tick.level.min(entry.level);
         }
         let step = nice_step(run.span / 8.0);
         let axis = (0..)
@@ -87,7 +89,7 @@ impl Picture {
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, entry)| entry.lane == 0 && entry.level >= Level::Info)
+            .filter(|(_, entry)| entry.lane == 0 && entry.level <= Level::Info)
             .map(|(index, _)| index)
             .take(MILESTONES)
             .collect();

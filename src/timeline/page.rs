@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::layout::{Picture, BOTTOM, LANE, NAMES, TOP};
-use super::parse::{Level, Run};
+use log::Level;
+
+use super::parse::Run;
 
 /// Past this many lines, the page lists only the lines the picture leads
 /// to, the warnings and the errors, and says how many it left out.
@@ -188,7 +190,7 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
                 escape(&entry.text)
             ),
         };
-        let (w, h) = if tick.level >= Level::Warn { (3.0, LANE - 2.0) } else { (2.0, LANE - 6.0) };
+        let (w, h) = if tick.level <= Level::Warn { (3.0, LANE - 2.0) } else { (2.0, LANE - 6.0) };
         let y = picture.y(tick.lane) + (LANE - h) / 2.0;
         let class = level_class(tick.level);
         let rect = format!("<rect class=\"tick {class}\" x=\"{}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"><title>{title}</title></rect>", tick.x);
@@ -296,7 +298,7 @@ fn listed(picture: &Picture, run: &Run) -> Option<BTreeSet<usize>> {
     let mut listed: BTreeSet<usize> = picture.ticks.iter().map(|tick| tick.first).collect();
     listed.extend(run.marks.iter().map(|mark| mark.entry));
     listed.extend(
-        run.entries.iter().enumerate().filter(|(_, e)| e.level >= Level::Warn).map(|(i, _)| i),
+        run.entries.iter().enumerate().filter(|(_, e)| e.level <= Level::Warn).map(|(i, _)| i),
     );
     Some(listed)
 }
@@ -311,10 +313,10 @@ fn link(svg: &mut String, standalone: bool, line: usize, drawn: &str) {
 
 fn level_class(level: Level) -> &'static str {
     match level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
         Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Info => "info",
+        Level::Debug | Level::Trace => "debug",
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use log::Level;
+
 use super::NothingToDraw;
 
 /// One line of the log, split into its six columns.
@@ -32,22 +34,9 @@ impl<'a> LogLine<'a> {
             return None;
         };
         let level = level.trim_end();
-        let known = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level);
-        known.then_some(LogLine { time, process, thread, target, level, message })
+        level.parse::<Level>().ok()?;
+        Some(LogLine { time, process, thread, target, level, message })
     }
-}
-
-/// How loud a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// DEBUG and TRACE.
-    Debug,
-    /// INFO.
-    Info,
-    /// WARN.
-    Warn,
-    /// ERROR.
-    Error,
 }
 
 /// A log line as the picture knows it.
@@ -59,7 +48,7 @@ pub struct Entry {
     pub at: f64,
     /// Its lane in [`Run::lanes`].
     pub lane: usize,
-    /// How loud it is.
+    /// How loud it is (`log`'s order: ERROR is the smallest).
     pub level: Level,
     /// The whole line, without colour.
     pub text: String,
@@ -151,11 +140,13 @@ impl Run {
         let mut run = Run::default();
         let mut read = Vec::new();
         for (index, raw) in text.lines().enumerate() {
-            let line = without_colour(raw);
+            // A log copied from a terminal keeps its colours: drop them.
+            let line = anstream::adapter::strip_str(raw).to_string();
             let parsed = LogLine::parse(&line).and_then(|log| {
                 let time: jiff::Timestamp = log.time.parse().ok()?;
                 let lane = Lane { process: log.process.to_owned(), thread: log.thread.to_owned() };
-                Some((time, lane, level(log.level), line.len() - log.message.len()))
+                let level = log.level.parse::<Level>().ok()?;
+                Some((time, lane, level, line.len() - log.message.len()))
             });
             match parsed {
                 Some((time, lane, level, message_at)) => {
@@ -311,36 +302,6 @@ fn process_rank(process: &str) -> usize {
 
 fn worker_number(process: &str) -> usize {
     process.trim_start_matches("worker-").parse().unwrap_or(usize::MAX - 1)
-}
-
-fn level(level: &str) -> Level {
-    match level {
-        "ERROR" => Level::Error,
-        "WARN" => Level::Warn,
-        "INFO" => Level::Info,
-        _ => Level::Debug,
-    }
-}
-
-/// `line` without terminal colour codes (a log copied from a terminal).
-fn without_colour(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters... final byte in @..~
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
