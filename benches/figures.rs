@@ -540,18 +540,8 @@ mod linux {
         let mut command = Command::new(exe);
         command.args(args).env("RUST_LOG", graceful::logging::default_filter("complex"));
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).process_group(0);
-        // SIGINT's default action, whatever the benchmark inherited: the
-        // programs keep an inherited ignore, and this one is sent Ctrl+C.
-        // SAFETY: sigaction is async-signal-safe, and no handler is set.
-        unsafe {
-            command.pre_exec(|| {
-                nix::sys::signal::signal(
-                    nix::sys::signal::SIGINT,
-                    nix::sys::signal::SigHandler::SigDfl,
-                )?;
-                Ok(())
-            });
-        }
+        // This program is sent Ctrl+C: it must not inherit SIGINT ignored.
+        crate::util::give_sigint_its_default(&mut command);
         let mut child = command.spawn().expect("start the program");
         let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
         for line in lines.by_ref() {

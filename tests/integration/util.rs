@@ -547,9 +547,8 @@ pub fn run_in_terminal_window(
 /// shape of a command typed in a terminal window.
 pub fn make_controlling_terminal(command: &mut Command, path: CString) {
     // SAFETY: runs between fork and exec, where only async-signal-safe
-    // calls are allowed: setsid(2), open(2), close(2) and sigaction(2) are,
-    // and the path was made before the fork, so nothing allocates. Setting
-    // SIGINT's default action installs no handler of ours.
+    // calls are allowed: setsid(2), open(2) and close(2) are, and the path
+    // was made before the fork, so nothing allocates.
     unsafe {
         command.pre_exec(move || {
             // A new session; opening a terminal as its leader makes it the
@@ -558,11 +557,24 @@ pub fn make_controlling_terminal(command: &mut Command, path: CString) {
             setsid()?;
             let fd = open(path.as_c_str(), OFlag::O_RDWR, Mode::empty())?;
             close(fd)?;
-            // What a shell gives a foreground job: SIGINT's default action.
-            // A test run started in the background (`cargo test &` in a
-            // script) inherits SIGINT ignored, and a shell that starts with
-            // it ignored can never trap it, which would defeat the tests of
-            // shell loops and scripts.
+            Ok(())
+        });
+    }
+    // What a shell gives a foreground job. A shell that starts with SIGINT
+    // ignored can never trap it, which would defeat the tests of shell loops
+    // and scripts.
+    give_sigint_its_default(command);
+}
+
+/// Gives the program `command` starts SIGINT's default action, whatever this
+/// process inherited: a test run or a benchmark started in the background
+/// (`cargo test &` in a script) inherits SIGINT ignored, and the programs
+/// keep an inherited ignore, as shells do.
+pub fn give_sigint_its_default(command: &mut Command) {
+    // SAFETY: sigaction(2) is async-signal-safe, and no handler of ours is
+    // set: only the default action.
+    unsafe {
+        command.pre_exec(|| {
             signal(SIGINT, SigHandler::SigDfl)?;
             Ok(())
         });
