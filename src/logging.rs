@@ -54,7 +54,8 @@
 //! process column tells the parent from its workers, when stderr is a
 //! terminal that wants colour. `anstream` decides, with the conventions
 //! every tool shares: not in a file or a pipe, not with `NO_COLOR` or
-//! `TERM=dumb`, always with `CLICOLOR_FORCE`. `RUST_LOG_STYLE=always|never`
+//! `TERM=dumb` (unless `CI` is set: a CI's terminal is taken to render
+//! colour), always with `CLICOLOR_FORCE`. `RUST_LOG_STYLE=always|never`
 //! forces it either way, as for any `env_logger` program.
 
 use std::io::Write;

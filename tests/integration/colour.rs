@@ -1,7 +1,10 @@
 //! Colour in the log: on a terminal, levels and the process column are
-//! coloured; through a pipe or with `NO_COLOR`, not one escape byte.
+//! coloured; through a pipe or with `NO_COLOR`, not one escape byte; and
+//! the two ways colour comes back, `CLICOLOR_FORCE` and a CI terminal.
 
-use crate::util::{run_in_terminal_window, run_to_end};
+use std::process::{Command, Stdio};
+
+use crate::util::{run_in_terminal_window, run_to_end, without_callers_colour};
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -49,4 +52,24 @@ fn no_color_and_a_dumb_terminal_turn_colour_off() {
         assert!(text.contains("main: end"), "{text}");
         assert!(!received.contains(&ESCAPE), "an escape code with {env:?}:\n{text:?}");
     }
+}
+
+/// The two ways colour comes back, as the README says: `CLICOLOR_FORCE`
+/// colours even a pipe, and on a CI machine (`CI` set) `anstream` takes the
+/// terminal to render colour whatever `TERM` says.
+#[test]
+fn clicolor_force_colours_a_pipe_and_ci_colours_a_dumb_terminal() {
+    let mut command = Command::new(SIMPLE);
+    command.args(SHORT_RUN).env("CLICOLOR_FORCE", "1").stdin(Stdio::null());
+    without_callers_colour(&mut command);
+    let output = command.output().expect("run simple");
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(output.stderr.contains(&ESCAPE), "no colour with CLICOLOR_FORCE in a pipe:\n{text}");
+
+    let (code, received) =
+        run_in_terminal_window(COMPLEX, SHORT_RUN, &[("TERM", "dumb"), ("CI", "true")]);
+    let text = String::from_utf8_lossy(&received);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(received.contains(&ESCAPE), "no colour with CI and TERM=dumb:\n{text:?}");
 }

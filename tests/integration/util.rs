@@ -144,8 +144,8 @@ impl Program {
         if !filter_given {
             command.env_remove("RUST_LOG");
         }
+        without_callers_colour(&mut command);
         let mut child = command
-            .env_remove("RUST_LOG_STYLE")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -477,10 +477,25 @@ pub fn live_members(group: Pid) -> Vec<i32> {
     alive
 }
 
+/// Removes from `command`'s environment what would decide colour for the
+/// program instead of the test: the colour switches a caller may have set,
+/// and `CI`, which `anstream` reads as "this terminal renders colour", so
+/// that on a CI machine even `TERM=dumb` is coloured. What the test itself
+/// set on `command` stays.
+pub fn without_callers_colour(command: &mut Command) {
+    for name in ["RUST_LOG_STYLE", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"] {
+        if !command.get_envs().any(|(given, _)| given == name) {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// Runs a program to its end with no signal (for flag checks); returns the
 /// exit code and everything it printed on stdout and stderr.
 pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(exe)
+    let mut command = Command::new(exe);
+    without_callers_colour(&mut command);
+    let output = command
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -517,11 +532,10 @@ pub fn run_in_terminal_window(
     use std::io::Read;
     let (mut ours, theirs, path) = open_terminal();
     let mut command = Command::new(exe);
+    without_callers_colour(&mut command);
     command
         .args(args)
         .env_remove("RUST_LOG")
-        .env_remove("RUST_LOG_STYLE")
-        .env_remove("NO_COLOR")
         // A terminal window's own TERM, whatever the test runner has (CI
         // often has none, and no TERM means no colour).
         .env("TERM", "xterm-256color")
@@ -626,6 +640,7 @@ pub fn full_pipe() -> (File, File) {
 pub fn start_with_stderr(exe: &str, args: &[&str], stderr: File, memory: Option<u64>) -> Child {
     let mut command = Command::new(exe);
     command.args(args).env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    without_callers_colour(&mut command);
     command.stderr(stderr).process_group(0);
     if let Some(limit) = memory {
         use nix::sys::resource::{setrlimit, Resource};
