@@ -45,7 +45,7 @@
 //! Across processes there is no shared order: the parent and a worker each
 //! have their own queue and writer. Where one process's line is the cause
 //! of another's (the manager's "stopping the workers" and the workers'
-//! `stopped`), the cause is written out with [`write_out_before_acting`]
+//! `stopped`), the cause is written out with `log::logger().flush()`
 //! before the other process can hear of it.
 //!
 //! # Colour
@@ -100,16 +100,6 @@ pub fn init(program: &str, process: &str) {
     let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(max_level);
-    }
-}
-
-/// Writes out every line logged so far, before an action that another
-/// process will answer (see "Order and time" above), so the answer cannot
-/// reach the log first. Waits at most 100 ms: a stderr that nobody reads
-/// must not hold up the action, which then goes on with its line queued.
-pub fn write_out_before_acting() {
-    if let Some(logger) = LOGGER.get() {
-        logger.written_out(Duration::from_millis(100), false);
     }
 }
 
@@ -186,7 +176,13 @@ impl Log for Logger {
         let _ = self.lines.send(Message::Line { time, text });
     }
 
-    fn flush(&self) {}
+    /// Writes out every line logged so far, before an action that another
+    /// process will answer (see "Order and time" above), so the answer
+    /// cannot reach the log first. Waits at most 100 ms: a stderr that
+    /// nobody reads must not hold up the action.
+    fn flush(&self) {
+        self.written_out(Duration::from_millis(100), false);
+    }
 }
 
 impl Logger {

@@ -30,8 +30,8 @@
 //! * the **third** signal, wherever it comes, forces the exit (see
 //!   [`crate::ending::force_exit`]): two Ctrl+C stay harmless.
 //!
-//! A worker process logs each signal and ignores it ([`Policy::Ignore`]):
-//! it stops when its parent tells it to. Closing a terminal is one event,
+//! (A worker process has handlers of its own, which log each signal and
+//! ignore it: see [`crate::worker`].) Closing a terminal is one event,
 //! however many SIGHUPs it produces (the kernel's and the shell's): only the
 //! first counts. And a signal the parent left *ignored* stays ignored, as
 //! the shell convention has it: `nohup` ignores SIGHUP, a script's `cmd &`
@@ -84,15 +84,6 @@ impl std::fmt::Display for Signal {
     }
 }
 
-/// What signals do in this process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// The main process: a signal is the request to stop.
-    Interrupt,
-    /// A worker process: log it and carry on; the parent decides when we stop.
-    Ignore,
-}
-
 /// What the program is doing, as far as a signal's meaning goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stage {
@@ -121,7 +112,6 @@ pub struct Signals {
     state: Mutex<State>,
     /// Cancelled by the first signal.
     interrupt: Cancelled,
-    policy: Policy,
     /// The signals this process hears: all but those its parent left ignored.
     heard: Vec<Signal>,
     /// What the third signal does: [`ending::force_exit`], but in tests.
@@ -154,12 +144,9 @@ static SIGNALS: OnceLock<Signals> = OnceLock::new();
 /// Until it runs, Ctrl+C kills the process the old-fashioned way, which is
 /// harmless while nothing has started. `ctrlc` allows one handler per
 /// process, which suits us: every signal goes to one place.
-pub fn install(policy: Policy) -> io::Result<&'static Signals> {
-    // A worker's parent left them ignored on purpose (see `manager::spawn`);
-    // a worker hears them all, to log them.
-    let heard = if policy == Policy::Ignore { ALL.to_vec() } else { not_left_ignored() };
+pub fn install() -> io::Result<&'static Signals> {
     let signals =
-        SIGNALS.get_or_init(|| Signals::new(policy, heard, |why| ending::force_exit(why)));
+        SIGNALS.get_or_init(|| Signals::new(not_left_ignored(), |why| ending::force_exit(why)));
     if signals.heard.contains(&Signal::CtrlC) {
         ctrlc::set_handler(|| signals.on_signal(Signal::CtrlC)).map_err(io::Error::other)?;
     }
@@ -168,9 +155,7 @@ pub fn install(policy: Policy) -> io::Result<&'static Signals> {
         use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
         let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
         let numbers = numbers.into_iter().filter(|(_, signal)| signals.heard.contains(signal));
-        let mut numbers: Vec<i32> = numbers.map(|(number, _)| number).collect();
-        // A worker's SIGCONT belongs to its parent watch (see `worker`).
-        numbers.extend((policy == Policy::Interrupt).then_some(SIGCONT));
+        let numbers = numbers.map(|(number, _)| number).chain([SIGCONT]);
         let mut listener = signal_hook::iterator::Signals::new(numbers)?;
         std::thread::Builder::new().name("signals".into()).spawn(move || {
             for number in listener.forever() {
@@ -215,18 +200,18 @@ fn not_left_ignored() -> Vec<Signal> {
 }
 
 impl Signals {
-    fn new(policy: Policy, heard: Vec<Signal>, force_exit: fn(&str)) -> Signals {
+    fn new(heard: Vec<Signal>, force_exit: fn(&str)) -> Signals {
         let (trigger, interrupt) = cancel::pair();
         // From here until start is over, the program is starting.
         let state = State { trigger: Some(trigger), ..State::default() };
-        Signals { state: Mutex::new(state), interrupt, policy, heard, force_exit }
+        Signals { state: Mutex::new(state), interrupt, heard, force_exit }
     }
 
     /// A hub that is not connected to the process's signals, for tests and
     /// examples: feed it with [`Signals::on_signal`]. Its third signal only
     /// logs instead of exiting.
     pub fn for_tests() -> &'static Signals {
-        let hub = Signals::new(Policy::Interrupt, ALL.to_vec(), |why| warn!("{why} (a test hub)"));
+        let hub = Signals::new(ALL.to_vec(), |why| warn!("{why} (a test hub)"));
         Box::leak(Box::new(hub))
     }
 
@@ -282,18 +267,8 @@ impl Signals {
             }
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
-            let trigger =
-                if self.policy == Policy::Interrupt { state.trigger.take() } else { None };
-            (state.received, state.stage, trigger)
+            (state.received, state.stage, state.trigger.take())
         };
-        if self.policy == Policy::Ignore {
-            // The terminal sends Ctrl+C to every process in its foreground
-            // group, workers included. A worker that obeyed it could die in
-            // the middle of a job while its parent still counts on it.
-            return info!(
-                "signal #{number}: {signal}; ignored: a worker stops when its parent tells it to"
-            );
-        }
         if signal == Signal::CtrlC {
             ending::remember_ctrl_c();
         }
@@ -399,10 +374,8 @@ mod tests {
         static FORCED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     }
 
-    fn hub(policy: Policy) -> Signals {
-        Signals::new(policy, Vec::new(), |why| {
-            FORCED.with_borrow_mut(|forced| forced.push(why.into()))
-        })
+    fn hub() -> Signals {
+        Signals::new(Vec::new(), |why| FORCED.with_borrow_mut(|forced| forced.push(why.into())))
     }
 
     fn forced() -> Vec<String> {
@@ -415,7 +388,7 @@ mod tests {
 
     #[test]
     fn no_signal_means_nothing_pending() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         let shield = signals.shield(Stage::Starting);
         assert_eq!(shield.release(), Ok(()));
         assert!(!interrupted(&signals));
@@ -423,14 +396,14 @@ mod tests {
 
     #[test]
     fn a_signal_outside_a_shield_is_the_interrupt() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         signals.on_signal(Signal::Terminate);
         assert!(interrupted(&signals));
     }
 
     #[test]
     fn a_signal_during_start_is_acted_on_when_the_shield_is_released() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         let shield = signals.shield(Stage::Starting);
         signals.on_signal(Signal::CtrlC);
         signals.on_signal(Signal::CtrlC);
@@ -442,7 +415,7 @@ mod tests {
 
     #[test]
     fn a_shield_inside_a_shield_delivers_nothing_early() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         let outer = signals.shield(Stage::Starting);
         let inner = signals.shield(Stage::Starting);
         signals.on_signal(Signal::CtrlC);
@@ -454,7 +427,7 @@ mod tests {
 
     #[test]
     fn the_third_signal_forces_the_exit_and_two_do_not() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         signals.on_signal(Signal::CtrlC);
         let shield = signals.shield(Stage::Stopping);
         signals.on_signal(Signal::CtrlC);
@@ -466,14 +439,14 @@ mod tests {
 
     #[test]
     fn the_hatch_is_open_during_start_and_after_the_stop_too() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         let shield = signals.shield(Stage::Starting);
         for _ in 0..3 {
             signals.on_signal(Signal::CtrlC);
         }
         assert_eq!(forced().len(), 1);
         drop(shield);
-        let done = hub(Policy::Interrupt);
+        let done = hub();
         drop(done.shield(Stage::Stopping));
         for _ in 0..3 {
             done.on_signal(Signal::CtrlC);
@@ -483,7 +456,7 @@ mod tests {
 
     #[test]
     fn closing_a_terminal_counts_once_however_many_hangups_it_sends() {
-        let signals = hub(Policy::Interrupt);
+        let signals = hub();
         signals.on_signal(Signal::CtrlC);
         for _ in 0..5 {
             signals.on_signal(Signal::Hangup);
@@ -491,15 +464,5 @@ mod tests {
         assert!(forced().is_empty(), "one Ctrl+C and a closed terminal forced the exit");
         signals.on_signal(Signal::CtrlC);
         assert_eq!(forced().len(), 1);
-    }
-
-    #[test]
-    fn a_worker_ignores_signals_even_the_third() {
-        let signals = hub(Policy::Ignore);
-        for _ in 0..4 {
-            signals.on_signal(Signal::CtrlC);
-        }
-        assert!(!interrupted(&signals));
-        assert!(forced().is_empty());
     }
 }

@@ -30,7 +30,7 @@ use graceful::knobs::{self, parse_positive_seconds, Knobs};
 use graceful::lifecycle::App;
 use graceful::manager::{ManagerConfig, MultiProcessManager};
 use graceful::manager_service::{ManagerService, Settings};
-use graceful::signals::{self, Policy};
+use graceful::signals;
 use graceful::slow_service::SlowService;
 use graceful::worker::{self, WorkerOptions};
 use graceful::{failure, logging};
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::START_FAILED);
         }
     };
-    let signals = match signals::install(Policy::Interrupt) {
+    let signals = match signals::install() {
         Ok(signals) => signals,
         Err(cause) => {
             eprintln!("complex: cannot install the signal handlers: {cause}");

@@ -15,7 +15,7 @@ use graceful::exit_code;
 use graceful::fault::Fault;
 use graceful::knobs::{self, Knobs};
 use graceful::lifecycle::App;
-use graceful::signals::{self, Policy};
+use graceful::signals;
 use graceful::slow_service::SlowService;
 use graceful::{failure, logging};
 
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     };
     // Take over Ctrl+C, SIGTERM and SIGHUP: from here on, every signal goes
     // to one place, which says what it means and forwards it.
-    let signals = match signals::install(Policy::Interrupt) {
+    let signals = match signals::install() {
         Ok(signals) => signals,
         Err(cause) => {
             eprintln!("simple: cannot install the signal handlers: {cause}");

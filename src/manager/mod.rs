@@ -47,8 +47,8 @@ use log::{debug, info, warn};
 use crate::cancel::{self, Cancelled};
 use crate::ending::SharedChild;
 use crate::failure::FailureReporter;
+use crate::lock;
 use crate::protocol::{Output, Request};
-use crate::{lock, logging};
 use dispatch::{names, worker_name, Phase, State};
 
 /// Every worker must say "bootstrapped" within this time of the start...
@@ -193,7 +193,7 @@ impl MultiProcessManager {
         // Written out before the first spawn: the workers' own lines must
         // not come before it.
         info!("manager: starting {} workers", self.config.workers);
-        logging::write_out_before_acting();
+        log::logger().flush();
         if let Err(error) = self.spawn_all(began).and_then(|()| self.wait_until_started(began)) {
             self.abandon_start();
             return Err(error);
@@ -300,7 +300,7 @@ impl MultiProcessManager {
         // Written out before it is done: the workers' "stopped" lines are
         // written by other processes, and must come after it in the log.
         info!("manager: stopping the workers");
-        logging::write_out_before_acting();
+        log::logger().flush();
         let mut state = self.shared.lock();
         state.stop_trigger = None;
         let queued = state.fail_calls(true);

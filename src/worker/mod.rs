@@ -5,7 +5,7 @@
 //!
 //! 1. say `Bootstrapped` at once: "my code runs, and Ctrl+C can no longer
 //!    kill me" (the parent started us with terminal signals ignored, and we
-//!    have just installed our own handler, which logs and ignores them);
+//!    have just installed our own handlers, which log and ignore them);
 //! 2. initialise (build the `DummyManager`, which calibrates), say `Started`;
 //! 3. serve commands by priority, **stop > update > call**, until `Stop`,
 //!    or until stdin reaches end-of-file, which means the parent is gone.
@@ -29,6 +29,7 @@ pub mod parent_watch;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
@@ -40,7 +41,7 @@ use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
 use crate::logging;
 use crate::protocol::{self, Command, Report, Request};
-use crate::signals::{self, Policy};
+use crate::signals::Signal;
 
 /// The hidden flag that starts a program in worker mode (`--worker-id N`).
 pub const ID_FLAG: &str = "worker-id";
@@ -88,8 +89,7 @@ pub fn run(options: WorkerOptions) -> ExitCode {
         );
         return ExitCode::from(exit_code::USAGE);
     }
-    // Logs "ignored" instead of interrupting: only the parent stops us.
-    if let Err(cause) = signals::install(Policy::Ignore) {
+    if let Err(cause) = log_and_ignore_signals() {
         eprintln!("worker-{}: cannot install the signal handlers: {cause}", options.id);
         return ExitCode::from(exit_code::START_FAILED);
     }
@@ -102,6 +102,30 @@ pub fn run(options: WorkerOptions) -> ExitCode {
     parent_watch::stop(watch);
     logging::finish(options.stop_timeout);
     code
+}
+
+/// Takes over Ctrl+C, SIGTERM and SIGHUP, only to log them and carry on.
+/// The terminal sends Ctrl+C to every process in its foreground group,
+/// workers included: a worker that obeyed it could die in the middle of a
+/// job while its parent still counts on it. The parent owns the shutdown.
+fn log_and_ignore_signals() -> io::Result<()> {
+    static RECEIVED: AtomicU32 = AtomicU32::new(0);
+    fn ignore(signal: Signal) {
+        let number = RECEIVED.fetch_add(1, Ordering::Relaxed) + 1;
+        info!("signal #{number}: {signal}; ignored: a worker stops when its parent tells it to");
+    }
+    ctrlc::set_handler(|| ignore(Signal::CtrlC)).map_err(io::Error::other)?;
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGTERM};
+        let mut listener = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
+        std::thread::Builder::new().name("signals".into()).spawn(move || {
+            for number in listener.forever() {
+                ignore(if number == SIGHUP { Signal::Hangup } else { Signal::Terminate });
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Why this process cannot be a worker, if it was not started by a parent.
@@ -137,7 +161,7 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
     // Written out before the parent hears of it: the parent's "worker-1
     // bootstrapped" line is the effect and must come after ours in the log.
     info!("bootstrapped (pid {pid})");
-    logging::write_out_before_acting();
+    log::logger().flush();
     if protocol::send(&mut out, &Report::Bootstrapped { pid }).is_err() {
         return parent_gone_at_start();
     }
@@ -149,7 +173,7 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
     }
     let mut manager = DummyManager::new(options.time_scale);
     info!("started");
-    logging::write_out_before_acting();
+    log::logger().flush();
     if protocol::send(&mut out, &Report::Started).is_err() {
         return parent_gone_at_start();
     }

@@ -8,8 +8,8 @@ use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
 use crate::util::{
-    pid_in, run_to_end, then_complex_stop, Finished, Program, SIGCONT, SIGINT, SIGKILL, SIGSTOP,
-    SIGTERM,
+    pid_in, run_to_end, then_complex_stop, Finished, Program, SIGCONT, SIGHUP, SIGINT, SIGKILL,
+    SIGSTOP, SIGTERM,
 };
 
 const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
@@ -91,6 +91,28 @@ fn ctrl_c_during_the_run_stage_reaches_workers_too() {
     // The terminal's Ctrl+C reached the workers, which ignored it and
     // waited for their parent's stop.
     assert!(run.count("ignored: a worker stops when its parent tells it to") >= 1);
+    assert_eq!(run.count("graceful::worker | INFO  | stopped"), 4, "{}", run.log.join("\n"));
+}
+
+#[test]
+fn a_worker_ignores_every_signal_sent_to_it_alone_even_the_third() {
+    // Sent to worker-2 only: the parent knows nothing of them, so nothing
+    // may change; a fourth signal shows the third forced nothing either.
+    let mut program = start(&["--run-for", "2"]);
+    let worker_2 = worker_pid(&mut program, "worker-2");
+    program.wait_for("run: waiting");
+    for (number, signal) in (1..).zip([SIGTERM, SIGHUP, SIGINT, SIGTERM]) {
+        kill(worker_2, signal).expect("signal worker-2");
+        // `ctrlc`'s thread hears SIGINT, signal-hook's the others.
+        let thread = if signal == SIGINT { "ctrl-c" } else { "signals" };
+        program.wait_for(&format!(
+            "| worker-2 | {thread} | graceful::worker | INFO  | signal #{number}"
+        ));
+    }
+    let run = program.finish();
+    run.assert_graceful_end(&then_complex_stop(&["main: begin"]));
+    assert_eq!(run.count("ignored: a worker stops when its parent tells it to"), 4);
+    run.assert_absent("| main | ctrl-c |");
     assert_eq!(run.count("graceful::worker | INFO  | stopped"), 4, "{}", run.log.join("\n"));
 }
 
