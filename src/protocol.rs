@@ -32,7 +32,7 @@ pub enum Command {
 /// Worker to parent.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum Report {
-    /// The worker's code is running and its signal policy is in place.
+    /// The worker's code is running and its signal handlers are in place.
     Bootstrapped {
         /// The worker's process id, for the parent's log and for tests.
         pid: u32,
