@@ -120,8 +120,15 @@ fn log_and_ignore_signals() -> io::Result<()> {
         use signal_hook::consts::{SIGHUP, SIGTERM};
         let mut listener = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
         std::thread::Builder::new().name("signals".into()).spawn(move || {
+            let mut hangup_seen = false;
             for number in listener.forever() {
-                ignore(if number == SIGHUP { Signal::Hangup } else { Signal::Terminate });
+                match number {
+                    // A closed terminal's SIGHUPs (the kernel's and the
+                    // shell's) are one event, as in the parent.
+                    SIGHUP if std::mem::replace(&mut hangup_seen, true) => {}
+                    SIGHUP => ignore(Signal::Hangup),
+                    _ => ignore(Signal::Terminate),
+                }
             }
         })?;
     }
