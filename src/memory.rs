@@ -20,14 +20,11 @@
 //! the program's allocator: nothing in `main` has to remember it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The system allocator, kept to two glibc arenas, with an allocation
 /// failure that never waits for stderr (see the module docs).
 #[derive(Debug)]
 pub struct Allocator;
-
-static ARENAS_HELD_BACK: AtomicBool = AtomicBool::new(false);
 
 // SAFETY: every call goes to `System` as is (after a one-time limit on
 // arenas); only a null result is acted on.
@@ -56,14 +53,17 @@ unsafe impl GlobalAlloc for Allocator {
 /// thread, when glibc has made no arena but its first. Every later call
 /// only reads the flag, which costs threads nothing.
 fn hold_back_arenas_once() {
-    if ARENAS_HELD_BACK.load(Relaxed) || ARENAS_HELD_BACK.swap(true, Relaxed) {
-        return;
-    }
-    // SAFETY: mallopt only changes a limit for arenas not created yet; it
-    // does not call back into this allocator.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        static HELD_BACK: AtomicBool = AtomicBool::new(false);
+        if !HELD_BACK.load(Relaxed) && !HELD_BACK.swap(true, Relaxed) {
+            // SAFETY: mallopt only changes a limit for arenas not created
+            // yet; it does not call back into this allocator.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
     }
 }
 
