@@ -11,9 +11,9 @@
 //! on every platform) and `signal-hook` (SIGTERM and SIGHUP on Unix, which
 //! `ctrlc` cannot tell apart) each write a byte to a pipe in the handler,
 //! and a thread of theirs (`ctrl-c`, `signals`) wakes up in ordinary code
-//! and calls the hub, [`Signals::on_signal`], with the signal's name. No
-//! line of the program is ever interrupted: the rest of it finds out only
-//! when it *looks*.
+//! and hands the signal on ([`listen`]): in the main process, to the hub,
+//! [`Signals::on_signal`]. No line of the program is ever interrupted: the
+//! rest of it finds out only when it *looks*.
 //!
 //! # What a signal means
 //!
@@ -30,8 +30,8 @@
 //! * the **third** signal, wherever it comes, forces the exit (see
 //!   [`crate::ending::force_exit`]): two Ctrl+C stay harmless.
 //!
-//! (A worker process has handlers of its own, which log each signal and
-//! ignore it: see [`crate::worker`].) Closing a terminal is one event,
+//! A worker process hands them to a handler of its own, which logs and
+//! ignores them (see [`crate::worker`]). Closing a terminal is one event,
 //! however many SIGHUPs it produces (the kernel's and the shell's): only the
 //! first counts. And a signal the parent left *ignored* stays ignored, as
 //! the shell convention has it: `nohup` ignores SIGHUP, a script's `cmd &`
@@ -71,6 +71,9 @@ pub enum Signal {
     Terminate,
     /// SIGHUP: the terminal went away.
     Hangup,
+    /// SIGCONT: running again after Ctrl+Z or `kill -STOP`. Not a request
+    /// to stop; only the main process listens for it.
+    Continue,
 }
 
 impl std::fmt::Display for Signal {
@@ -80,6 +83,7 @@ impl std::fmt::Display for Signal {
             Signal::CtrlC => "Ctrl+C (SIGINT)",
             Signal::Terminate => "SIGTERM",
             Signal::Hangup => "SIGHUP",
+            Signal::Continue => "SIGCONT",
         })
     }
 }
@@ -147,33 +151,39 @@ static SIGNALS: OnceLock<Signals> = OnceLock::new();
 pub fn install() -> io::Result<&'static Signals> {
     let signals =
         SIGNALS.get_or_init(|| Signals::new(not_left_ignored(), |why| ending::force_exit(why)));
-    if signals.heard.contains(&Signal::CtrlC) {
-        ctrlc::set_handler(|| signals.on_signal(Signal::CtrlC)).map_err(io::Error::other)?;
+    let heard = [signals.heard.as_slice(), &[Signal::Continue]].concat();
+    listen(&heard, |signal| signals.on_signal(signal))?;
+    Ok(signals)
+}
+
+/// Hands each signal of `heard` that arrives to `deliver`, on a thread of
+/// the crate that caught it: `ctrlc`'s (`ctrl-c`) for Ctrl+C, signal-hook's
+/// (`signals`) for the others. The main process delivers to its hub; a
+/// worker, to its own handler that logs and ignores (see [`crate::worker`]).
+pub fn listen(
+    heard: &[Signal],
+    deliver: impl Fn(Signal) + Copy + Send + 'static,
+) -> io::Result<()> {
+    if heard.contains(&Signal::CtrlC) {
+        ctrlc::set_handler(move || deliver(Signal::CtrlC)).map_err(io::Error::other)?;
     }
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
-        let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
-        let numbers = numbers.into_iter().filter(|(_, signal)| signals.heard.contains(signal));
-        let numbers = numbers.map(|(number, _)| number).chain([SIGCONT]);
-        let mut listener = signal_hook::iterator::Signals::new(numbers)?;
+        let numbers =
+            [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup), (SIGCONT, Signal::Continue)];
+        let numbers: Vec<(i32, Signal)> =
+            numbers.into_iter().filter(|(_, signal)| heard.contains(signal)).collect();
+        let mut listener = signal_hook::iterator::Signals::new(numbers.iter().map(|(n, _)| *n))?;
         std::thread::Builder::new().name("signals".into()).spawn(move || {
             for number in listener.forever() {
-                match number {
-                    // Not a request to stop. Said, because a stopped process's
-                    // deadlines run on (a start of many workers can miss its).
-                    SIGCONT if signals.stage() != Stage::Done => info!(
-                        "SIGCONT: running again if the program was stopped (Ctrl+Z, kill -STOP); \
-                         the time it spent stopped counts against every deadline"
-                    ),
-                    SIGCONT => {}
-                    SIGHUP => signals.on_signal(Signal::Hangup),
-                    _ => signals.on_signal(Signal::Terminate),
+                if let Some(&(_, signal)) = numbers.iter().find(|(n, _)| *n == number) {
+                    deliver(signal);
                 }
             }
         })?;
     }
-    Ok(signals)
+    Ok(())
 }
 
 /// The termination signals this process's parent did not leave ignored.
@@ -256,6 +266,17 @@ impl Signals {
 
     /// Handles one signal, on the thread of the crate that caught it.
     pub fn on_signal(&self, signal: Signal) {
+        if signal == Signal::Continue {
+            // Not a request to stop. Said, because a stopped process's
+            // deadlines run on (a start of many workers can miss its).
+            if self.stage() != Stage::Done {
+                info!(
+                    "SIGCONT: running again if the program was stopped (Ctrl+Z, kill -STOP); \
+                     the time it spent stopped counts against every deadline"
+                );
+            }
+            return;
+        }
         // The lock is held for counting only: the line is made and logged
         // after it is released.
         let (number, stage, trigger) = {

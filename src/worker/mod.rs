@@ -29,7 +29,7 @@ pub mod parent_watch;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
@@ -41,7 +41,7 @@ use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
 use crate::logging;
 use crate::protocol::{self, Command, Report, Request};
-use crate::signals::Signal;
+use crate::signals::{self, Signal};
 
 /// The hidden flag that starts a program in worker mode (`--worker-id N`).
 pub const ID_FLAG: &str = "worker-id";
@@ -89,7 +89,8 @@ pub fn run(options: WorkerOptions) -> ExitCode {
         );
         return ExitCode::from(exit_code::USAGE);
     }
-    if let Err(cause) = log_and_ignore_signals() {
+    let terminal_signals = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
+    if let Err(cause) = signals::listen(&terminal_signals, ignore) {
         eprintln!("worker-{}: cannot install the signal handlers: {cause}", options.id);
         return ExitCode::from(exit_code::START_FAILED);
     }
@@ -104,35 +105,21 @@ pub fn run(options: WorkerOptions) -> ExitCode {
     code
 }
 
-/// Takes over Ctrl+C, SIGTERM and SIGHUP, only to log them and carry on.
-/// The terminal sends Ctrl+C to every process in its foreground group,
-/// workers included: a worker that obeyed it could die in the middle of a
-/// job while its parent still counts on it. The parent owns the shutdown.
-fn log_and_ignore_signals() -> io::Result<()> {
+/// What a worker does with Ctrl+C, SIGTERM and SIGHUP: logs them and
+/// carries on. The terminal sends Ctrl+C to every process in its foreground
+/// group, workers included: a worker that obeyed it could die in the middle
+/// of a job while its parent still counts on it. The parent owns the
+/// shutdown, and tells each worker when to stop.
+fn ignore(signal: Signal) {
     static RECEIVED: AtomicU32 = AtomicU32::new(0);
-    fn ignore(signal: Signal) {
-        let number = RECEIVED.fetch_add(1, Ordering::Relaxed) + 1;
-        info!("signal #{number}: {signal}; ignored: a worker stops when its parent tells it to");
+    static HANGUP_SEEN: AtomicBool = AtomicBool::new(false);
+    // A closed terminal's SIGHUPs (the kernel's and the shell's) are one
+    // event, as in the parent's hub.
+    if signal == Signal::Hangup && HANGUP_SEEN.swap(true, Ordering::Relaxed) {
+        return;
     }
-    ctrlc::set_handler(|| ignore(Signal::CtrlC)).map_err(io::Error::other)?;
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::{SIGHUP, SIGTERM};
-        let mut listener = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
-        std::thread::Builder::new().name("signals".into()).spawn(move || {
-            let mut hangup_seen = false;
-            for number in listener.forever() {
-                match number {
-                    // A closed terminal's SIGHUPs (the kernel's and the
-                    // shell's) are one event, as in the parent.
-                    SIGHUP if std::mem::replace(&mut hangup_seen, true) => {}
-                    SIGHUP => ignore(Signal::Hangup),
-                    _ => ignore(Signal::Terminate),
-                }
-            }
-        })?;
-    }
-    Ok(())
+    let number = RECEIVED.fetch_add(1, Ordering::Relaxed) + 1;
+    info!("signal #{number}: {signal}; ignored: a worker stops when its parent tells it to");
 }
 
 /// Why this process cannot be a worker, if it was not started by a parent.
