@@ -1,4 +1,5 @@
 //! `DummyManager`: a stand-in for a real CPU-heavy component.
+//! (Infrastructure: skip it on a first reading.)
 //!
 //! Think of a rules engine: `process_*` matches input against the rules and
 //! `update` reloads them. The work here is real: a hash chain, sized at

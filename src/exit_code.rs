@@ -1,11 +1,10 @@
-//! Exit status: what a calling shell, `make`, systemd or Kubernetes learns
-//! about how the program ended, listed once.
+//! Every exit status, listed once: what a calling shell, `make`, systemd or
+//! Kubernetes learns about how the program ended.
+//! (Infrastructure: skip it on a first reading.)
 //!
 //! Both programs' `--help` and the README's table are made from [`STATUSES`]
 //! (a test builds the table and checks the README against it). Which one a
-//! run ends with is decided in [`crate::ending`]: when a failure and an
-//! interrupt meet, the failure's code wins, because it says more, and any
-//! non-zero status already stops `make`, `&&` chains and `set -e` scripts.
+//! run ends with is decided in one place, [`crate::ending::Ending::code`].
 
 #![allow(missing_docs)] // each constant is documented by its line in STATUSES
 

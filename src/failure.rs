@@ -1,5 +1,6 @@
-//! Failures: reasons to stop that come from inside the program, not from a
-//! signal: a worker process that died, a thread that panicked.
+//! Failures: reasons to stop that come from inside the program, a worker
+//! that died or a thread that panicked. Hardening: skip it on a first reading
+//! (the lesson only sees failures arrive on a channel).
 //!
 //! The code that notices a failure (a collector thread deep inside the
 //! manager, the panic hook) must not stop the application itself: only the

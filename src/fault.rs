@@ -1,6 +1,6 @@
-//! Faults you can inject (`--inject-fault WHERE`), to watch the program
+//! Faults you can inject with `--inject-fault WHERE`, to watch the program
 //! handle a failure it would otherwise rarely show: a start that fails, a
-//! stop that panics, a worker that dies.
+//! stop that panics, a worker that dies (a learning tool: skip it on a first reading).
 //!
 //! One type for both programs; each binary accepts the values that make
 //! sense for it ([`Fault::parser`]) and passes the fault on to the parts

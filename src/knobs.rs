@@ -1,4 +1,5 @@
 //! The knobs every binary has: `--time-scale`, `--stop-timeout`, `--run-for`.
+//! (Infrastructure: skip it on a first reading.)
 //!
 //! They are a `clap` argument group that each binary flattens into its own
 //! command line, so the flags, their checks and their help text are the same

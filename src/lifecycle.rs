@@ -18,11 +18,11 @@ use crossbeam::channel::{self, after, never, Receiver};
 use crossbeam::select;
 use log::{error, info, warn};
 
-use crate::ending::{self, Ending};
-use crate::exit_code;
+use crate::deadline::{self, step};
+use crate::ending::{Ending, StopReason};
 use crate::failure::{self, Failure, FailureReporter};
 use crate::knobs::Knobs;
-use crate::signals::{Signals, Stage};
+use crate::signals::{os, Signals, Stage};
 
 /// Errors crossing the service boundary: each service has its own error type,
 /// and the lifecycle only needs to show them.
@@ -32,7 +32,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// `stop` is called only if `start` returned `Ok`: it may assume that
 /// everything `start` set up exists. A stop that waits for something says
-/// what with [`ending::step`], so a stop that hangs is reported precisely.
+/// what with [`deadline::step`], so a stop that hangs is reported precisely.
 pub trait Service {
     /// Names the service in the log (e.g. `service-1`).
     fn name(&self) -> &str;
@@ -41,28 +41,6 @@ pub trait Service {
     fn start(&mut self) -> Result<(), BoxError>;
     /// Stops the service.
     fn stop(&mut self) -> Result<(), BoxError>;
-}
-
-/// Why the program is stopping.
-#[derive(Debug)]
-enum StopReason {
-    StartFailed,
-    InterruptedDuringStart,
-    Interrupted,
-    RunTimeOver,
-    Failed(Failure),
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StopReason::StartFailed => f.write_str("start failed"),
-            StopReason::InterruptedDuringStart => f.write_str("interrupted during start"),
-            StopReason::Interrupted => f.write_str("interrupted"),
-            StopReason::RunTimeOver => f.write_str("--run-for time is over"),
-            StopReason::Failed(failure) => write!(f, "{failure}"),
-        }
-    }
 }
 
 /// The application: its services and the knobs that govern its lifecycle.
@@ -97,19 +75,20 @@ impl App {
 
     /// Runs the three stages and says how it went.
     pub fn run(mut self) -> Ending {
-        self.signals.say_which_are_ignored();
+        os::say_what_was_inherited();
         let reason = self.start_and_run();
 
-        // --- stop, shielded ---
-        ending::step("beginning the stop");
+        // The stop runs to its end: under a shield, so that a second Ctrl+C
+        // cannot cut it short, and against a deadline, so that it ends.
+        step("beginning the stop");
         info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
         let shield = self.signals.shield(Stage::Stopping);
         let (stop_failed, write_out_by) =
-            ending::stop_within(self.knobs.stop_timeout, || self.stop_all());
+            deadline::stop_within(self.knobs.stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
-        ending::step("writing out the last log lines");
+        step("writing out the last log lines");
 
         // Faults the run stage never picked up (a worker dying during the
         // stop, a loop panicking as it was cancelled, anything after a failed
@@ -118,15 +97,7 @@ impl App {
         for failure in &late_failures {
             error!("stop: also, {failure}");
         }
-        // The cause of the stop decides the exit code; a failed stop comes
-        // next; then whatever went wrong during the stop.
-        let code = match reason {
-            StopReason::StartFailed => exit_code::START_FAILED,
-            StopReason::Failed(failure) => failure.exit_code(),
-            _ if stop_failed => exit_code::STOP_FAILED,
-            _ => late_failures.first().map_or(exit_code::CLEAN, Failure::exit_code),
-        };
-        Ending { code, write_out_by }
+        Ending { reason, stop_failed, late_failures, write_out_by, signals: self.signals }
     }
 
     /// Start, shielded, then the run stage unless start failed or was
@@ -160,7 +131,7 @@ impl App {
     fn start_all(&mut self) -> (usize, Option<StopReason>) {
         for (index, service) in self.services.iter_mut().enumerate() {
             let name = service.name().to_owned();
-            ending::step(format!("starting {name}"));
+            step(format!("starting {name}"));
             // A panic in `start` must not unwind past us: the services
             // started before this one still need their stop.
             let failure = match failure::catch(|| service.start()) {
@@ -184,8 +155,8 @@ impl App {
     /// Blocks until there is a reason to stop. No polling: `select!` sleeps
     /// until one of the channels becomes ready.
     fn run_stage(&self) -> StopReason {
-        ending::step("waiting in the run stage");
-        info!("run: waiting for {}", self.signals.heard());
+        step("waiting in the run stage");
+        info!("run: waiting for {}", os::names_of_stop_signals());
         let run_time_over = self.knobs.run_for.map_or_else(never, after);
         let reason = select! {
             recv(self.signals.interrupt()) -> _ => StopReason::Interrupted,
@@ -211,7 +182,7 @@ impl App {
         let mut failures = Vec::new();
         for service in self.services.iter_mut().rev() {
             let name = service.name().to_owned();
-            ending::step(format!("stopping {name}"));
+            step(format!("stopping {name}"));
             match failure::catch(|| service.stop()) {
                 Ok(Ok(())) => {}
                 Ok(Err(cause)) => failures.push(format!("{name}: {cause}")),
@@ -234,6 +205,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::exit_code;
     use crate::knobs::TimeScale;
 
     /// What a test service does in `start` and `stop`.
@@ -299,7 +271,7 @@ mod tests {
                 journal: journal.clone(),
             });
         }
-        let outcome = app.run().code;
+        let outcome = app.run().code();
         let journal = crate::lock(&journal).clone();
         (outcome, journal)
     }

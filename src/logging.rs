@@ -1,5 +1,6 @@
-//! Logging: one line format for every record of every process, written by a
-//! thread of its own so that no log call can ever hold up the program.
+//! Logging: one line format for every process, written by a thread of its
+//! own so that no log call can hold up the program.
+//! (Infrastructure and hardening: skip it on a first reading.)
 //!
 //! The main process and its workers all write to the same stderr (workers
 //! inherit it), so each line says who wrote it:
@@ -84,8 +85,21 @@ pub fn default_filter(program: &str) -> String {
 /// (for the default filter); `process` names this process in every line
 /// (`main`, `worker-1`...). Call once, before the first log record.
 pub fn init(program: &str, process: &str) {
-    let env = env_logger::Env::default().default_filter_or(default_filter(program));
-    let filter = env_logger::Builder::from_env(env).build();
+    let default = default_filter(program);
+    // Checked here, not by env_logger, which would write its warning to
+    // stderr itself, from this thread: a full pipe would block the start.
+    let (spec, refused) = match std::env::var("RUST_LOG") {
+        Err(std::env::VarError::NotPresent) => (default.clone(), None),
+        Err(cause) => (default.clone(), Some(format!("RUST_LOG is not a valid filter ({cause})"))),
+        Ok(spec) => match env_filter::Builder::new().try_parse(&spec) {
+            Ok(_) => (spec, None),
+            Err(cause) => (
+                default.clone(),
+                Some(format!("RUST_LOG={spec:?} is not a valid filter ({cause})")),
+            ),
+        },
+    };
+    let filter = env_logger::Builder::new().parse_filters(&spec).build();
     let max_level = filter.filter();
     let (lines, queue) = channel::unbounded();
     let colour = colour_wanted();
@@ -100,6 +114,9 @@ pub fn init(program: &str, process: &str) {
     let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(max_level);
+    }
+    if let Some(refused) = refused {
+        log::warn!("{refused}; using the default filter, {default}");
     }
 }
 
@@ -168,7 +185,9 @@ impl Log for Logger {
         // The first line that fits after a gap says how big the gap was.
         let dropped = DROPPED.swap(0, SeqCst);
         if dropped > 0 {
-            let notice = format!("{dropped} log record(s) dropped: stderr was not being read");
+            let notice = format!(
+                "{dropped} log record(s) dropped: stderr was not being read, or refused them"
+            );
             let notice = self.columns(thread, module_path!(), Level::Warn, &notice);
             QUEUED_BYTES.fetch_add(notice.len(), SeqCst);
             let _ = self.lines.send(Message::Line { time, text: notice });
@@ -218,9 +237,10 @@ impl Logger {
 }
 
 /// The writer thread: the only code that touches stderr once logging is set
-/// up. A failed write (the reader closed the pipe, the terminal is gone)
-/// loses that line and nothing else: the program does not depend on being
-/// heard.
+/// up. A failed write (the reader closed the pipe, the terminal is gone, a
+/// file reached `ulimit -f`) loses that line and nothing else: the program
+/// does not depend on being heard. The line is counted with the dropped
+/// ones, so the next line that gets through says how many were lost.
 fn write_lines(queue: &Receiver<Message>, colour: bool) {
     let dim = if colour { Style::new().dimmed() } else { Style::new() };
     let (mut shown, mut line) = (SystemTime::UNIX_EPOCH, Vec::new());
@@ -231,7 +251,9 @@ fn write_lines(queue: &Receiver<Message>, colour: bool) {
                 let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
                 line.clear();
                 let _ = write!(line, "{dim}{stamp:.3}{dim:#}{text}");
-                let _ = std::io::stderr().write_all(&line);
+                if std::io::stderr().write_all(&line).is_err() {
+                    DROPPED.fetch_add(1, SeqCst);
+                }
                 QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
             }
             Message::Flush { done, last } => {

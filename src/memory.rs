@@ -1,46 +1,41 @@
-//! Memory under a limit (hardening: skip it on a first reading).
+//! Memory under a limit on address space.
+//! (Hardening: skip it on a first reading.)
+//! Each binary declares [`TwoArenas`] as its allocator.
 //!
-//! A program that runs out of memory cannot stop gracefully, but it must
-//! not hang. Two things in the standard setup make it hang:
+//! glibc gives each thread that allocates an arena of its own, and reserves
+//! 64 MiB of address space for each: `complex`'s twenty threads reserve
+//! almost a gigabyte they never touch. Under a limit on address space
+//! (`ulimit -v`, some containers) allocations then fail long before memory
+//! is used up, the stop's own among them, and a program that cannot
+//! allocate cannot stop gracefully. [`TwoArenas`] keeps glibc to two
+//! arenas, before it hands out its first byte (before `main`, so before any
+//! second thread). Elsewhere it is the system allocator as is.
 //!
-//! * glibc gives each thread that allocates an arena of its own, and
-//!   reserves 64 MiB of address space for each: `complex`'s twenty threads
-//!   reserve almost a gigabyte they never touch. Under a limit on address
-//!   space (`ulimit -v`, some containers) allocations then fail long before
-//!   memory is used up, the stop's own among them. [`Allocator`] keeps
-//!   glibc to two arenas, before it hands out its first byte (before
-//!   `main`, so before any thread).
-//! * when an allocation fails, Rust prints "memory allocation of N bytes
-//!   failed" to stderr, then aborts. If stderr is a pipe nobody reads, that
-//!   write blocks for ever, and with it the thread, and whatever waits for
-//!   it. [`Allocator`] says it only if stderr can take it at once, and
-//!   aborts either way.
-//!
-//! Both binaries get this through `src/lib.rs`, which makes [`Allocator`]
-//! the program's allocator: nothing in `main` has to remember it.
+//! It changes nothing else: an allocation that fails is reported as the
+//! system allocator reports it, so `Vec::try_reserve` still returns `Err`,
+//! and an allocation that must not fail ends the program the standard way.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-/// The system allocator, kept to two glibc arenas, with an allocation
-/// failure that never waits for stderr (see the module docs).
+/// The system allocator, kept to two glibc arenas (see the module docs).
 #[derive(Debug)]
-pub struct Allocator;
+pub struct TwoArenas;
 
-// SAFETY: every call goes to `System` as is (after a one-time limit on
-// arenas); only a null result is acted on.
-unsafe impl GlobalAlloc for Allocator {
+// SAFETY: every call goes to `System` as is, after a one-time limit on
+// arenas that allocates nothing.
+unsafe impl GlobalAlloc for TwoArenas {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         hold_back_arenas_once();
-        checked(unsafe { System.alloc(layout) })
+        unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         hold_back_arenas_once();
-        checked(unsafe { System.alloc_zeroed(layout) })
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        checked(unsafe { System.realloc(ptr, layout, new_size) })
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -61,31 +56,22 @@ fn hold_back_arenas_once() {
             // SAFETY: mallopt only changes a limit for arenas not created
             // yet; it does not call back into this allocator.
             unsafe {
-                libc::mallopt(libc::M_ARENA_MAX, 2);
+                nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
             }
         }
     }
 }
 
-fn checked(memory: *mut u8) -> *mut u8 {
-    if memory.is_null() {
-        out_of_memory();
-    }
-    memory
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Says so if stderr can take a line now, then aborts. Allocates nothing.
-fn out_of_memory() -> ! {
-    #[cfg(unix)]
-    {
-        use nix::poll::{poll, PollFd, PollFlags};
-        use std::os::fd::AsFd;
-        let stderr = std::io::stderr();
-        let mut ready = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
-        if poll(&mut ready, 0u16) == Ok(1) {
-            let line = b"memory allocation failed: out of memory; aborting\n";
-            let _ = nix::unistd::write(stderr.as_fd(), line);
-        }
+    #[test]
+    fn a_failed_allocation_is_still_an_error_to_whoever_can_handle_it() {
+        // What a program that declares `TwoArenas` sees: the null of a
+        // failed allocation passes through, for `try_reserve` to report.
+        let impossible = Layout::from_size_align(1 << 62, 8).unwrap();
+        let memory = unsafe { TwoArenas.alloc(impossible) };
+        assert!(memory.is_null());
     }
-    std::process::abort()
 }

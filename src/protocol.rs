@@ -1,4 +1,5 @@
 //! The wire protocol between the manager and its workers.
+//! (Infrastructure: skip it on a first reading.)
 //!
 //! One JSON message per line, over the worker's stdin (commands) and stdout
 //! (reports). Lines make the framing trivial, and a line under 4 KiB is

@@ -75,6 +75,11 @@ struct Args {
     worker_id: Option<u16>,
 }
 
+/// glibc kept to two malloc arenas, so that a limit on address space cannot
+/// fail the stop's own allocations (see `graceful::memory`).
+#[global_allocator]
+static ALLOCATOR: graceful::memory::TwoArenas = graceful::memory::TwoArenas;
+
 fn main() -> ExitCode {
     // As in `simple`: the command line first, then every signal to one place.
     let args = match knobs::read_command_line::<Args>() {
@@ -99,13 +104,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::START_FAILED);
         }
     };
-    let signals = match signals::install() {
-        Ok(signals) => signals,
-        Err(cause) => {
-            eprintln!("complex: cannot install the signal handlers: {cause}");
-            return ExitCode::from(exit_code::START_FAILED);
-        }
-    };
+    let signals = signals::install();
     logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 

@@ -32,6 +32,11 @@ struct Args {
     inject_fault: Option<Fault>,
 }
 
+/// glibc kept to two malloc arenas, so that a limit on address space cannot
+/// fail the stop's own allocations (see `graceful::memory`).
+#[global_allocator]
+static ALLOCATOR: graceful::memory::TwoArenas = graceful::memory::TwoArenas;
+
 fn main() -> ExitCode {
     // A bad flag ends the program here with clap's message and exit code 2;
     // nothing has started, so there is nothing to stop, and a Ctrl+C now
@@ -42,13 +47,7 @@ fn main() -> ExitCode {
     };
     // Take over Ctrl+C, SIGTERM and SIGHUP: from here on, every signal goes
     // to one place, which says what it means and forwards it.
-    let signals = match signals::install() {
-        Ok(signals) => signals,
-        Err(cause) => {
-            eprintln!("simple: cannot install the signal handlers: {cause}");
-            return ExitCode::from(exit_code::START_FAILED);
-        }
-    };
+    let signals = signals::install();
     logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 

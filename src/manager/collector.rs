@@ -12,9 +12,9 @@ use std::process::ChildStdout;
 
 use log::{debug, warn};
 
+use super::children::SharedChild;
 use super::dispatch::{worker_name, Phase};
 use super::{Event, ManagerError, Shared};
-use crate::ending::SharedChild;
 use crate::failure::Failure;
 use crate::lock;
 use crate::protocol::{self, Report};

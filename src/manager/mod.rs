@@ -26,6 +26,7 @@
 //! (the handshake that brings them up), `dispatch` (who has which call) and
 //! `collector` (one reader per worker) are the machinery behind it.
 
+mod children;
 mod collector;
 mod dispatch;
 mod spawn;
@@ -45,10 +46,10 @@ use crossbeam::select;
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled};
-use crate::ending::SharedChild;
 use crate::failure::FailureReporter;
 use crate::lock;
 use crate::protocol::{Output, Request};
+use children::ChildList;
 use dispatch::{names, worker_name, Phase, State};
 
 /// Every worker must say "bootstrapped" within this time of the start...
@@ -132,8 +133,9 @@ pub struct MultiProcessManager {
     events: Receiver<Event>,
     /// Cancelled when `stop` begins, waking an `update` that waits.
     stopped: Cancelled,
-    /// The worker processes, in id order, for killing when start fails.
-    children: Mutex<Vec<SharedChild>>,
+    /// The worker processes, in id order, for killing when start fails
+    /// and for every exit of the program.
+    children: Arc<ChildList>,
     collectors: Mutex<Vec<JoinHandle<()>>>,
     /// Updates go one at a time.
     update_lock: Mutex<()>,
@@ -171,7 +173,7 @@ impl MultiProcessManager {
             shared: Arc::new(Shared { state, events: sender, failures }),
             events,
             stopped,
-            children: Mutex::default(),
+            children: ChildList::registered(),
             collectors: Mutex::default(),
             update_lock: Mutex::default(),
             next_call: AtomicU64::new(1),

@@ -1,5 +1,6 @@
 //! Starting one worker process: immune to Ctrl+C from its first
 //! instruction, and (on Linux) told by the kernel when its parent dies.
+//! (Hardening: skip it on a first reading.)
 //!
 //! A worker installs its own signal handler in `main`, but between `exec`
 //! and that line there are a few milliseconds in which Ctrl+C (sent by the

@@ -16,7 +16,7 @@ use log::{debug, warn};
 use super::dispatch::{names, worker_name, Phase};
 use super::{collector, spawn, Event, ManagerError, MultiProcessManager};
 use super::{BOOTSTRAP_TIMEOUT, START_TIMEOUT};
-use crate::{ending, lock};
+use crate::lock;
 
 impl MultiProcessManager {
     /// Spawns every worker, each with its collector thread.
@@ -38,8 +38,7 @@ impl MultiProcessManager {
             let pipes = (child.stdin.take(), child.stdout.take());
             // From here on, a failed start kills this worker with the others,
             // and the exit reaps whatever no collector did.
-            let child = ending::adopt(child);
-            lock(&self.children).push(child.clone());
+            let child = self.children.adopt(child);
             // `spawn_worker` asks for both pipes, so std always gives them.
             let (Some(stdin), Some(stdout)) = pipes else {
                 return Err(cannot(std::io::Error::other("no stdin/stdout pipe")));
@@ -100,7 +99,7 @@ impl MultiProcessManager {
         let mut state = self.shared.lock();
         (state.phase, state.stop_trigger) = (Phase::Stopping, None);
         drop(state);
-        let workers = lock(&self.children).clone();
+        let workers = self.children.all();
         // Killed outside the state lock: a collector holds its child's lock
         // while it reaps, and then needs the state lock.
         for child in &workers {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use log::{error, info};
 
-use crate::ending;
+use crate::deadline;
 use crate::failure::FailureReporter;
 use crate::fault::Fault;
 use crate::knobs::TimeScale;
@@ -81,7 +81,7 @@ impl ManagerService {
     /// The steps of start, in order. Each one records itself in `running`
     /// as soon as it succeeded, so that a failure can undo exactly those.
     fn start_parts(&self, running: &mut Running) -> Result<(), BoxError> {
-        ending::step("service-1: starting the manager (a job on the pool)");
+        deadline::step("service-1: starting the manager (a job on the pool)");
         let manager = self.manager.clone();
         // It can fail twice over: in the pool (the job panicked) and in the
         // manager (a worker did not start).
@@ -108,7 +108,7 @@ impl ManagerService {
     /// The order matters: the loops use the manager, so they go first; the
     /// manager's stop runs on the pool, so the pool goes last.
     fn take_apart(&self, running: Running) -> Result<(), BoxError> {
-        let step = |what: &str| ending::step(format!("service-1: {what}"));
+        let step = |what: &str| deadline::step(format!("service-1: {what}"));
         for (group, name) in
             [(running.update_loop, "update loop"), (running.busy_loops, "busy loops")]
         {

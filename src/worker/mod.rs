@@ -24,12 +24,15 @@
 //! when started by hand, 3 when its initialisation failed, 7 when it
 //! panicked.
 
+mod input;
 pub mod parent_watch;
 
+pub use input::MAX_COMMAND_BYTES;
+
 use std::collections::VecDeque;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
@@ -45,11 +48,6 @@ use crate::signals::{self, Signal};
 
 /// The hidden flag that starts a program in worker mode (`--worker-id N`).
 pub const ID_FLAG: &str = "worker-id";
-
-/// The longest command line a worker accepts, in bytes. Real commands are
-/// under 100 bytes; a longer line is refused, not buffered, so no input can
-/// make a worker grow without bound.
-pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 /// How a worker is started.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +76,7 @@ enum Leave {
 
 /// Runs the worker; returns when it is told to stop or its parent is gone.
 pub fn run(options: WorkerOptions) -> ExitCode {
-    if let Some(why) = started_by_hand() {
+    if let Some(why) = input::started_by_hand() {
         // A person typed `complex --worker-id 1`. Without a parent on the
         // other end of a pipe there is nobody to tell this worker to stop,
         // and it ignores Ctrl+C: refuse rather than trap the terminal.
@@ -89,11 +87,7 @@ pub fn run(options: WorkerOptions) -> ExitCode {
         );
         return ExitCode::from(exit_code::USAGE);
     }
-    let terminal_signals = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
-    if let Err(cause) = signals::listen(&terminal_signals, ignore) {
-        eprintln!("worker-{}: cannot install the signal handlers: {cause}", options.id);
-        return ExitCode::from(exit_code::START_FAILED);
-    }
+    signals::os::hand_worker_signals_to(ignore);
     logging::init(options.program, &format!("worker-{}", options.id));
     // Panics are logged in our format; the parent hears of them from the
     // `Failed` report below, not from a failure channel.
@@ -112,32 +106,8 @@ pub fn run(options: WorkerOptions) -> ExitCode {
 /// shutdown, and tells each worker when to stop.
 fn ignore(signal: Signal) {
     static RECEIVED: AtomicU32 = AtomicU32::new(0);
-    static HANGUP_SEEN: AtomicBool = AtomicBool::new(false);
-    // A closed terminal's SIGHUPs (the kernel's and the shell's) are one
-    // event, as in the parent's hub.
-    if signal == Signal::Hangup && HANGUP_SEEN.swap(true, Ordering::Relaxed) {
-        return;
-    }
     let number = RECEIVED.fetch_add(1, Ordering::Relaxed) + 1;
     info!("signal #{number}: {signal}; ignored: a worker stops when its parent tells it to");
-}
-
-/// Why this process cannot be a worker, if it was not started by a parent.
-fn started_by_hand() -> Option<&'static str> {
-    if io::stdin().is_terminal() {
-        return Some("its stdin is a terminal");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        use std::os::unix::fs::FileTypeExt;
-        let stdin = io::stdin().as_fd().try_clone_to_owned();
-        let metadata = stdin.and_then(|fd| std::fs::File::from(fd).metadata());
-        if !metadata.is_ok_and(|metadata| metadata.file_type().is_fifo()) {
-            return Some("its stdin is not a pipe");
-        }
-    }
-    None
 }
 
 /// The worker's life: bootstrap, initialise, serve.
@@ -269,7 +239,7 @@ impl Inbox {
     /// Reads one command line, blocking until it arrives. A bad line is
     /// logged and skipped: one garbled command must not end the worker.
     fn read_line(&mut self, commands: &mut impl BufRead) {
-        match read_bounded_line(commands) {
+        match input::read_bounded_line(commands) {
             Ok(None) => self.end_of_input = true,
             Ok(Some(Ok(command))) => match command {
                 Command::Stop => self.stop = true,
@@ -283,34 +253,6 @@ impl Inbox {
             }
         }
     }
-}
-
-/// Reads the next line and parses it, keeping at most [`MAX_COMMAND_BYTES`]
-/// of it: a longer line is read to its end and thrown away, so the next one
-/// starts clean. `None` at the end of the input.
-fn read_bounded_line(reader: &mut impl BufRead) -> io::Result<Option<Result<Command, String>>> {
-    let mut line = Vec::new();
-    let limit = MAX_COMMAND_BYTES as u64 + 1;
-    if reader.by_ref().take(limit).read_until(b'\n', &mut line)? == 0 {
-        return Ok(None);
-    }
-    // At most 200 bytes of a refused line go into the log.
-    let quote = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-    if line.len() > MAX_COMMAND_BYTES {
-        // The rest of the line, unless its newline was already read.
-        let rest = if line.ends_with(b"\n") { 0 } else { reader.skip_until(b'\n')? };
-        let length = line.len() + rest;
-        let limit = MAX_COMMAND_BYTES;
-        let refused = format!(
-            "a command of {length} bytes, over the limit of {limit}; it began with {quote:?}"
-        );
-        return Ok(Some(Err(refused)));
-    }
-    Ok(Some(match std::str::from_utf8(&line) {
-        Ok(text) => protocol::parse(text)
-            .map_err(|cause| format!("a malformed command ({cause}): {quote:?}")),
-        Err(_) => Err(format!("a malformed command (not UTF-8): {quote:?}")),
-    }))
 }
 
 #[cfg(test)]
@@ -340,37 +282,6 @@ mod tests {
 
     fn call(id: u64) -> Command {
         Command::Call { id, request: Request::ProcessNumber(id as i64) }
-    }
-
-    #[test]
-    fn lines_are_bounded_and_the_next_line_starts_clean() {
-        let mut input = vec![b'x'; MAX_COMMAND_BYTES + 1000];
-        input.extend_from_slice(b"\n\xff\xfe\nnot json\n");
-        input.extend(lines(&[Command::Stop]));
-        let mut reader = BufReader::with_capacity(16, &input[..]);
-        let mut next = || read_bounded_line(&mut reader).unwrap();
-        let too_long = next().unwrap().unwrap_err();
-        assert!(
-            too_long.starts_with("a command of 66537 bytes, over the limit of 65536"),
-            "{too_long}"
-        );
-        assert!(too_long.len() < 300, "the refusal quotes too much: {too_long}");
-        assert!(next().unwrap().unwrap_err().starts_with("a malformed command (not UTF-8)"));
-        assert!(next().unwrap().unwrap_err().starts_with("a malformed command ("));
-        assert_eq!(next().unwrap(), Ok(Command::Stop));
-        assert_eq!(next(), None);
-    }
-
-    #[test]
-    fn a_line_just_over_the_limit_does_not_swallow_the_next() {
-        // The newline is the byte past the limit: the line ends there.
-        let mut input = vec![b'x'; MAX_COMMAND_BYTES];
-        input.push(b'\n');
-        input.extend(lines(&[Command::Stop]));
-        let mut reader = BufReader::with_capacity(16, &input[..]);
-        let too_long = read_bounded_line(&mut reader).unwrap().unwrap().unwrap_err();
-        assert!(too_long.starts_with("a command of 65537 bytes"), "{too_long}");
-        assert_eq!(read_bounded_line(&mut reader).unwrap(), Some(Ok(Command::Stop)));
     }
 
     #[test]

@@ -1,19 +1,17 @@
-//! The one place that hears Ctrl+C, SIGTERM and SIGHUP, and the
+//! The one place that decides what Ctrl+C, SIGTERM and SIGHUP mean, and the
 //! delayed-interrupt guard, [`Shield`], that keeps them from cutting start
 //! and stop short.
 //!
 //! # How a signal reaches us
 //!
-//! Python injects `KeyboardInterrupt` into whatever code happens to be
-//! running. Rust does nothing of the kind: a Unix signal handler may only
-//! run a few *async-signal-safe* instructions (no lock, no allocation, no
-//! log line), so the crates we use keep their handlers tiny. `ctrlc` (Ctrl+C
-//! on every platform) and `signal-hook` (SIGTERM and SIGHUP on Unix, which
-//! `ctrlc` cannot tell apart) each write a byte to a pipe in the handler,
-//! and a thread of theirs (`ctrl-c`, `signals`) wakes up in ordinary code
-//! and hands the signal on ([`listen`]): in the main process, to the hub,
-//! [`Signals::on_signal`]. No line of the program is ever interrupted: the
-//! rest of it finds out only when it *looks*.
+//! Python raises `KeyboardInterrupt` in whatever line happens to be running.
+//! Rust does nothing of the kind: a signal handler may run only a few
+//! async-signal-safe instructions (no lock, no allocation, no log line), so
+//! `ctrlc` and `signal-hook` keep theirs tiny, and a thread of theirs wakes
+//! up in ordinary code and calls [`Signals::on_signal`]. No line of the
+//! program is ever interrupted: the rest of it finds out only when it
+//! *looks*. [`install`] sets that up; how, in a terminal, a container or
+//! under a supervisor, is in [`os`], which a first reading can skip.
 //!
 //! # What a signal means
 //!
@@ -22,20 +20,12 @@
 //! stage to stage is who looks:
 //!
 //! * the **run** stage waits for the interrupt: the stop begins at once;
-//! * **start** runs under a [`Shield`] and simply does not look until it is
-//!   over: the guard says so when it is released, and the program goes
-//!   straight to the stop;
-//! * the **stop** runs under a shield too, and to its end: nothing in it
-//!   looks at the interrupt;
+//! * **start** runs under a [`Shield`] and does not look until it is over:
+//!   the guard says so when it is released, and the program goes straight
+//!   to the stop;
+//! * the **stop** runs under a shield too, and to its end;
 //! * the **third** signal, wherever it comes, forces the exit (see
-//!   [`crate::ending::force_exit`]): two Ctrl+C stay harmless.
-//!
-//! A worker process hands them to a handler of its own, which logs and
-//! ignores them (see [`crate::worker`]). Closing a terminal is one event,
-//! however many SIGHUPs it produces (the kernel's and the shell's): only the
-//! first counts. And a signal the parent left *ignored* stays ignored, as
-//! the shell convention has it: `nohup` ignores SIGHUP, a script's `cmd &`
-//! ignores SIGINT.
+//!   [`crate::deadline::force_exit`]): two Ctrl+C stay harmless.
 //!
 //! ```
 //! use graceful::signals::{Signals, Stage};
@@ -50,18 +40,19 @@
 //! }
 //! ```
 
-use std::io;
+pub mod os;
+
 use std::sync::{Mutex, OnceLock};
 
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
-use crate::ending;
+use crate::deadline;
 
 /// The signal that forces the exit, counting every signal received.
 pub const FORCED_BY: u32 = 3;
 
-/// A signal, by the name a person knows it by.
+/// A request to stop, by the name a person knows it by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
     /// Ctrl+C at a terminal (SIGINT); on Windows, the console's Ctrl+C or
@@ -71,9 +62,6 @@ pub enum Signal {
     Terminate,
     /// SIGHUP: the terminal went away.
     Hangup,
-    /// SIGCONT: running again after Ctrl+Z or `kill -STOP`. Not a request
-    /// to stop; only the main process listens for it.
-    Continue,
 }
 
 impl std::fmt::Display for Signal {
@@ -83,7 +71,6 @@ impl std::fmt::Display for Signal {
             Signal::CtrlC => "Ctrl+C (SIGINT)",
             Signal::Terminate => "SIGTERM",
             Signal::Hangup => "SIGHUP",
-            Signal::Continue => "SIGCONT",
         })
     }
 }
@@ -116,9 +103,7 @@ pub struct Signals {
     state: Mutex<State>,
     /// Cancelled by the first signal.
     interrupt: Cancelled,
-    /// The signals this process hears: all but those its parent left ignored.
-    heard: Vec<Signal>,
-    /// What the third signal does: [`ending::force_exit`], but in tests.
+    /// What the third signal does: [`deadline::force_exit`], but in tests.
     force_exit: fn(&str),
 }
 
@@ -133,96 +118,34 @@ struct State {
     while_shielded: u32,
     /// Shields up now: a shield inside a shield changes nothing.
     shields: u32,
-    hangup_seen: bool,
+    /// Whether one of them was Ctrl+C: the exit status depends on it.
+    ctrl_c: bool,
 }
 
-/// The termination signals there are: on Windows, only the console event.
-#[cfg(unix)]
-const ALL: [Signal; 3] = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
-#[cfg(not(unix))]
-const ALL: [Signal; 1] = [Signal::CtrlC];
-static SIGNALS: OnceLock<Signals> = OnceLock::new();
-
-/// Installs the process's signal handlers and returns the hub.
-///
-/// Until it runs, Ctrl+C kills the process the old-fashioned way, which is
-/// harmless while nothing has started. `ctrlc` allows one handler per
-/// process, which suits us: every signal goes to one place.
-pub fn install() -> io::Result<&'static Signals> {
-    let signals =
-        SIGNALS.get_or_init(|| Signals::new(not_left_ignored(), |why| ending::force_exit(why)));
-    let heard = [signals.heard.as_slice(), &[Signal::Continue]].concat();
-    listen(&heard, |signal| signals.on_signal(signal))?;
-    Ok(signals)
-}
-
-/// Hands each signal of `heard` that arrives to `deliver`, on a thread of
-/// the crate that caught it: `ctrlc`'s (`ctrl-c`) for Ctrl+C, signal-hook's
-/// (`signals`) for the others. The main process delivers to its hub; a
-/// worker, to its own handler that logs and ignores (see [`crate::worker`]).
-pub fn listen(
-    heard: &[Signal],
-    deliver: impl Fn(Signal) + Copy + Send + 'static,
-) -> io::Result<()> {
-    if heard.contains(&Signal::CtrlC) {
-        ctrlc::set_handler(move || deliver(Signal::CtrlC)).map_err(io::Error::other)?;
-    }
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
-        let numbers =
-            [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup), (SIGCONT, Signal::Continue)];
-        let numbers: Vec<(i32, Signal)> =
-            numbers.into_iter().filter(|(_, signal)| heard.contains(signal)).collect();
-        let mut listener = signal_hook::iterator::Signals::new(numbers.iter().map(|(n, _)| *n))?;
-        std::thread::Builder::new().name("signals".into()).spawn(move || {
-            for number in listener.forever() {
-                if let Some(&(_, signal)) = numbers.iter().find(|(n, _)| *n == number) {
-                    deliver(signal);
-                }
-            }
-        })?;
-    }
-    Ok(())
-}
-
-/// The termination signals this process's parent did not leave ignored.
-/// Asking for a signal's action means setting one, so this sets the default
-/// action, which is what a program normally starts with, and puts "ignored"
-/// back where the parent had chosen it.
-#[cfg(unix)]
-fn not_left_ignored() -> Vec<Signal> {
-    use nix::sys::signal::{signal, SigHandler, Signal::*};
-    let numbers = [SIGINT, SIGTERM, SIGHUP];
-    // SAFETY: SigDfl and SigIgn are not handlers; no code of ours runs.
-    let ignored = |number| match unsafe { signal(number, SigHandler::SigDfl) } {
-        Ok(SigHandler::SigIgn) => unsafe { signal(number, SigHandler::SigIgn) }.is_ok(),
-        _ => false,
-    };
-    numbers.into_iter().zip(ALL).filter(|(number, _)| !ignored(*number)).map(|(_, s)| s).collect()
-}
-
-/// Windows has no signals to inherit as ignored: `ctrlc` hears every console
-/// event.
-#[cfg(not(unix))]
-fn not_left_ignored() -> Vec<Signal> {
-    ALL.to_vec()
+/// Installs the process's signal handlers, all of which call the hub it
+/// returns. Until then, Ctrl+C kills the process the old-fashioned way,
+/// which is harmless while nothing has started. (If they cannot be
+/// installed, the program says so and exits with code 3.)
+pub fn install() -> &'static Signals {
+    static HUB: OnceLock<Signals> = OnceLock::new();
+    let hub = HUB.get_or_init(|| Signals::new(|why| deadline::force_exit(why)));
+    os::hand_signals_to(|signal| hub.on_signal(signal));
+    hub
 }
 
 impl Signals {
-    fn new(heard: Vec<Signal>, force_exit: fn(&str)) -> Signals {
+    fn new(force_exit: fn(&str)) -> Signals {
         let (trigger, interrupt) = cancel::pair();
         // From here until start is over, the program is starting.
         let state = State { trigger: Some(trigger), ..State::default() };
-        Signals { state: Mutex::new(state), interrupt, heard, force_exit }
+        Signals { state: Mutex::new(state), interrupt, force_exit }
     }
 
     /// A hub that is not connected to the process's signals, for tests and
     /// examples: feed it with [`Signals::on_signal`]. Its third signal only
     /// logs instead of exiting.
     pub fn for_tests() -> &'static Signals {
-        let hub = Signals::new(ALL.to_vec(), |why| warn!("{why} (a test hub)"));
-        Box::leak(Box::new(hub))
+        Box::leak(Box::new(Signals::new(|why| warn!("{why} (a test hub)"))))
     }
 
     /// Cancelled by the first signal. Use it in `crossbeam::select!` to wait
@@ -231,21 +154,9 @@ impl Signals {
         &self.interrupt
     }
 
-    /// Says in the log which signals the parent left ignored: they stay
-    /// ignored, as the shell convention has it.
-    pub fn say_which_are_ignored(&self) {
-        for signal in ALL.iter().filter(|signal| !self.heard.contains(signal)) {
-            warn!(
-                "{signal} was ignored when the program started (`nohup` does that to SIGHUP, \
-                 a script's `cmd &` to SIGINT), and stays ignored: it will not stop the program"
-            );
-        }
-    }
-
-    /// The signals that stop this program, as the run stage names them.
-    pub fn heard(&self) -> String {
-        let names: Vec<String> = self.heard.iter().map(Signal::to_string).collect();
-        names.join(", ")
+    /// Whether a Ctrl+C has reached the program, at any stage.
+    pub fn ctrl_c_received(&self) -> bool {
+        crate::lock(&self.state).ctrl_c
     }
 
     /// What the program is doing now, as far as a signal's meaning goes.
@@ -266,33 +177,15 @@ impl Signals {
 
     /// Handles one signal, on the thread of the crate that caught it.
     pub fn on_signal(&self, signal: Signal) {
-        if signal == Signal::Continue {
-            // Not a request to stop. Said, because a stopped process's
-            // deadlines run on (a start of many workers can miss its).
-            if self.stage() != Stage::Done {
-                info!(
-                    "SIGCONT: running again if the program was stopped (Ctrl+Z, kill -STOP); \
-                     the time it spent stopped counts against every deadline"
-                );
-            }
-            return;
-        }
         // The lock is held for counting only: the line is made and logged
         // after it is released.
         let (number, stage, trigger) = {
             let mut state = crate::lock(&self.state);
-            // Closing a terminal sends SIGHUP twice (the kernel's, and the
-            // shell's to its jobs): one event, not a person asking twice.
-            if signal == Signal::Hangup && std::mem::replace(&mut state.hangup_seen, true) {
-                return;
-            }
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
+            state.ctrl_c |= signal == Signal::CtrlC;
             (state.received, state.stage, state.trigger.take())
         };
-        if signal == Signal::CtrlC {
-            ending::remember_ctrl_c();
-        }
         if number >= FORCED_BY {
             return (self.force_exit)(&format!("signal #{number} ({signal}) forced the exit"));
         }
@@ -383,7 +276,6 @@ impl Drop for Shield<'_> {
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -396,7 +288,7 @@ mod tests {
     }
 
     fn hub() -> Signals {
-        Signals::new(Vec::new(), |why| FORCED.with_borrow_mut(|forced| forced.push(why.into())))
+        Signals::new(|why| FORCED.with_borrow_mut(|forced| forced.push(why.into())))
     }
 
     fn forced() -> Vec<String> {
@@ -476,14 +368,11 @@ mod tests {
     }
 
     #[test]
-    fn closing_a_terminal_counts_once_however_many_hangups_it_sends() {
+    fn only_a_ctrl_c_is_remembered_as_one() {
         let signals = hub();
+        signals.on_signal(Signal::Terminate);
+        assert!(!signals.ctrl_c_received());
         signals.on_signal(Signal::CtrlC);
-        for _ in 0..5 {
-            signals.on_signal(Signal::Hangup);
-        }
-        assert!(forced().is_empty(), "one Ctrl+C and a closed terminal forced the exit");
-        signals.on_signal(Signal::CtrlC);
-        assert_eq!(forced().len(), 1);
+        assert!(signals.ctrl_c_received());
     }
 }

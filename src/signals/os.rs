@@ -1,0 +1,237 @@
+//! How signals reach the hub, wherever the program runs.
+//! (OS plumbing: skip it on a first reading. One call sets it up,
+//! [`hand_signals_to`].)
+//!
+//! `ctrlc` hears Ctrl+C on every platform (the console event on Windows);
+//! on Unix, `signal-hook` hears SIGTERM and SIGHUP, which `ctrlc` cannot
+//! tell apart. Each wakes a thread of its own (`ctrl-c`, `signals`), which
+//! hands the signal on. Before that, the process is made ready for the
+//! places it is started from:
+//!
+//! * a signal the parent left **ignored** stays ignored, as the shell
+//!   convention and CPython have it (`nohup` ignores SIGHUP, a script's
+//!   `cmd &` ignores SIGINT). Asked without changing it: setting "default"
+//!   to learn the old action would let a signal in between kill us;
+//! * a signal the parent left **blocked** (some supervisors and launchers
+//!   do) is unblocked: it would otherwise wait for ever, while the log says
+//!   the program waits for it;
+//! * **SIGXFSZ** is ignored, as CPython does: past `ulimit -f`, a write to
+//!   the log fails (and is counted) instead of killing the program.
+//!
+//! The log is not set up yet at that point, so what was found is said later,
+//! by [`say_what_was_inherited`], at the start of the run.
+//!
+//! Two rules sit in front of every deliverer, the hub's and a worker's
+//! alike: closing a terminal is **one** event however many SIGHUPs it sends
+//! (the kernel's, and the shell's to its jobs), and SIGCONT (running again
+//! after Ctrl+Z or `kill -STOP`) is no request to stop: the main process
+//! says that stopped time counts against every deadline, and goes on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use log::{info, warn};
+
+use super::Signal;
+use crate::exit_code;
+
+/// The termination signals there are: on Windows, only the console event.
+#[cfg(unix)]
+const ALL: [Signal; 3] = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
+#[cfg(not(unix))]
+const ALL: [Signal; 1] = [Signal::CtrlC];
+
+/// What the parent left us: signals ignored (kept so) and blocked (undone).
+#[derive(Debug, Default)]
+struct Inherited {
+    ignored: Vec<Signal>,
+    unblocked: Vec<Signal>,
+}
+
+static INHERITED: OnceLock<Inherited> = OnceLock::new();
+
+/// Takes over the termination signals the parent did not leave ignored and
+/// hands each to `deliver`, on the thread of the crate that caught it. If
+/// that cannot be done, says so and exits with code 3: nothing has started.
+pub fn hand_signals_to(deliver: impl Fn(Signal) + Copy + Send + 'static) {
+    let inherited = INHERITED.get_or_init(take_over_inherited);
+    let heard: Vec<Signal> =
+        ALL.into_iter().filter(|signal| !inherited.ignored.contains(signal)).collect();
+    listen_or_exit(&heard, true, deliver);
+}
+
+/// A worker's version: it hears every termination signal, whatever its
+/// parent left (the parent starts it with them ignored, precisely so that
+/// none can kill it before this call), and SIGCONT is its parent watch's.
+pub fn hand_worker_signals_to(deliver: impl Fn(Signal) + Copy + Send + 'static) {
+    INHERITED.get_or_init(take_over_inherited);
+    listen_or_exit(&ALL, false, deliver);
+}
+
+/// The signals that stop this program, as the run stage names them.
+pub fn names_of_stop_signals() -> String {
+    let ignored = INHERITED.get().map_or(&[][..], |inherited| &inherited.ignored);
+    let heard = ALL.iter().filter(|signal| !ignored.contains(signal));
+    heard.map(Signal::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Says in the log what the parent left: signals ignored (they stay so) and
+/// signals blocked (they were unblocked).
+pub fn say_what_was_inherited() {
+    let Some(inherited) = INHERITED.get() else { return };
+    for signal in &inherited.ignored {
+        warn!(
+            "{signal} was ignored when the program started (`nohup` does that to SIGHUP, \
+             a script's `cmd &` to SIGINT), and stays ignored: it will not stop the program"
+        );
+    }
+    for signal in &inherited.unblocked {
+        info!(
+            "{signal} was blocked when the program started (a supervisor or launcher did that); \
+             unblocked, so that it stops the program as it should"
+        );
+    }
+}
+
+fn listen_or_exit(
+    heard: &[Signal],
+    with_sigcont: bool,
+    deliver: impl Fn(Signal) + Copy + Send + 'static,
+) {
+    if let Err(cause) = listen(heard, with_sigcont, move |signal| once_per_hangup(signal, deliver))
+    {
+        let program = std::env::args().next().unwrap_or_default();
+        let program = std::path::Path::new(&program).file_name().map(|name| name.to_owned());
+        let program = program.unwrap_or_default().to_string_lossy().into_owned();
+        eprintln!("{program}: cannot install the signal handlers: {cause}");
+        std::process::exit(exit_code::START_FAILED.into());
+    }
+}
+
+/// Closing a terminal sends SIGHUP twice (the kernel's, and the shell's to
+/// its jobs): one event, not a person asking twice.
+fn once_per_hangup(signal: Signal, deliver: impl Fn(Signal)) {
+    static HANGUP_SEEN: AtomicBool = AtomicBool::new(false);
+    if signal != Signal::Hangup || !HANGUP_SEEN.swap(true, Ordering::SeqCst) {
+        deliver(signal);
+    }
+}
+
+fn listen(
+    heard: &[Signal],
+    with_sigcont: bool,
+    deliver: impl Fn(Signal) + Copy + Send + 'static,
+) -> std::io::Result<()> {
+    if heard.contains(&Signal::CtrlC) {
+        ctrlc::set_handler(move || deliver(Signal::CtrlC)).map_err(std::io::Error::other)?;
+    }
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
+        let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
+        let numbers: Vec<(i32, Signal)> =
+            numbers.into_iter().filter(|(_, signal)| heard.contains(signal)).collect();
+        let sigcont = with_sigcont.then_some(SIGCONT);
+        let mut listener = signal_hook::iterator::Signals::new(
+            numbers.iter().map(|(number, _)| *number).chain(sigcont),
+        )?;
+        std::thread::Builder::new().name("signals".into()).spawn(move || {
+            for number in listener.forever() {
+                match numbers.iter().find(|(n, _)| *n == number) {
+                    Some(&(_, signal)) => deliver(signal),
+                    // Said, because a stopped process's deadlines run on (a
+                    // start of many workers can miss its own).
+                    None => info!(
+                        "SIGCONT: running again if the program was stopped (Ctrl+Z, kill -STOP); \
+                         the time it spent stopped counts against every deadline"
+                    ),
+                }
+            }
+        })?;
+    }
+    #[cfg(not(unix))]
+    let _ = with_sigcont;
+    Ok(())
+}
+
+/// Readies the process's signal state before any thread starts (threads
+/// inherit the mask): see the module docs.
+#[cfg(unix)]
+fn take_over_inherited() -> Inherited {
+    use nix::sys::signal::{signal, SigHandler, SigSet, Signal::*};
+    let numbers = [SIGINT, SIGTERM, SIGHUP];
+    // SAFETY: SIG_IGN is no handler; no code of ours runs on SIGXFSZ.
+    let _ = unsafe { signal(SIGXFSZ, SigHandler::SigIgn) };
+    let left_ignored = |number: nix::sys::signal::Signal| {
+        let mut old = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
+        // SAFETY: with no new action, sigaction only reads the current one
+        // into `old`, which is zeroed memory of the right type.
+        let read =
+            unsafe { nix::libc::sigaction(number as i32, std::ptr::null(), old.as_mut_ptr()) };
+        read == 0 && unsafe { old.assume_init() }.sa_sigaction == nix::libc::SIG_IGN
+    };
+    let blocked = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
+    let ours: SigSet = [SIGINT, SIGTERM, SIGHUP, SIGCONT].into_iter().collect();
+    let _ = ours.thread_unblock();
+    let mut inherited = Inherited::default();
+    for (number, signal) in numbers.into_iter().zip(ALL) {
+        if left_ignored(number) {
+            inherited.ignored.push(signal);
+        } else if blocked.contains(number) {
+            inherited.unblocked.push(signal);
+        }
+    }
+    inherited
+}
+
+/// Windows has no signals to inherit: `ctrlc` hears every console event.
+#[cfg(not(unix))]
+fn take_over_inherited() -> Inherited {
+    Inherited::default()
+}
+
+/// Dies the way Ctrl+C would have killed us, now that the stop is complete:
+/// restores SIGINT's default action and raises it. As PID 1 of a namespace
+/// (a container started without an init), the kernel drops a signal that
+/// init sends itself with the default action; the program then lives on,
+/// and exits with the shell's number for it, 130.
+#[cfg(unix)]
+pub fn die_of_sigint() -> std::process::ExitCode {
+    use nix::sys::signal::{raise, signal, SigHandler, SigSet, Signal::SIGINT};
+    // SAFETY: SIG_DFL is no handler.
+    if unsafe { signal(SIGINT, SigHandler::SigDfl) }.is_ok() {
+        let _ = SigSet::from(SIGINT).thread_unblock();
+        let _ = raise(SIGINT);
+    }
+    std::process::ExitCode::from(exit_code::DIED_OF_SIGINT)
+}
+
+/// Windows has no signals to die of; a console program that Ctrl+C ends
+/// outright exits with STATUS_CONTROL_C_EXIT (its default handler does
+/// that), so we end with the same status.
+#[cfg(not(unix))]
+pub fn die_of_sigint() -> std::process::ExitCode {
+    const STATUS_CONTROL_C_EXIT: u32 = 0xC000_013A;
+    std::process::exit(STATUS_CONTROL_C_EXIT as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    #[test]
+    fn closing_a_terminal_counts_once_however_many_hangups_it_sends() {
+        static DELIVERED: AtomicU32 = AtomicU32::new(0);
+        let count = |_| {
+            DELIVERED.fetch_add(1, Ordering::SeqCst);
+        };
+        once_per_hangup(Signal::CtrlC, count);
+        for _ in 0..5 {
+            once_per_hangup(Signal::Hangup, count);
+        }
+        once_per_hangup(Signal::CtrlC, count);
+        assert_eq!(DELIVERED.load(Ordering::SeqCst), 3);
+    }
+}
