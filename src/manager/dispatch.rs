@@ -74,8 +74,14 @@ impl<W: Write> State<W> {
     }
 
     /// Sends call `id` to a free worker, or queues it; the reply will go to
-    /// `reply_to`. Returns whether it was queued.
+    /// `reply_to`. Returns whether it was queued. With no worker left alive,
+    /// the call fails at once: queued, it would wait for a worker that
+    /// cannot come.
     pub(super) fn submit(&mut self, id: u64, request: Request, reply_to: ReplyTo) -> bool {
+        if self.no_worker_left() {
+            let _ = reply_to.send(Err(ManagerError::NoWorkerLeft));
+            return false;
+        }
         self.waiting.insert(id, reply_to);
         let free = self.workers.iter().position(|slot| slot.stdin.is_some() && slot.is_free());
         match free {
@@ -107,12 +113,22 @@ impl<W: Write> State<W> {
     }
 
     /// Worker `worker` exited: returns the call it had in hand, with its
-    /// caller, if any.
+    /// caller, if any. If it was the last one alive, the queued calls fail
+    /// now, since no worker is left to take them.
     pub(super) fn exited(&mut self, worker: usize) -> Option<(u64, ReplyTo)> {
         let slot = &mut self.workers[worker - 1];
         slot.stdin = None;
-        let lost = slot.call.take()?;
+        let lost = slot.call.take();
+        if self.no_worker_left() {
+            self.fail_queued(|_| ManagerError::NoWorkerLeft);
+        }
+        let lost = lost?;
         self.waiting.remove(&lost).map(|caller| (lost, caller))
+    }
+
+    /// Whether every worker has died (or been told to stop).
+    fn no_worker_left(&self) -> bool {
+        self.workers.iter().all(|slot| slot.stdin.is_none())
     }
 
     /// If worker `worker` is free, gives it the oldest queued call.
@@ -155,13 +171,24 @@ impl<W: Write> State<W> {
     /// `only_queued`), so no caller waits for a reply that will never come;
     /// returns how many.
     pub(super) fn fail_calls(&mut self, only_queued: bool) -> usize {
-        let ids: Vec<u64> = match only_queued {
-            true => self.queue.drain(..).map(|(id, _)| id).collect(),
-            false => self.waiting.keys().copied().collect(),
-        };
-        for id in &ids {
+        let stopped = |id| ManagerError::StoppedWhileWaiting { id };
+        if only_queued {
+            return self.fail_queued(stopped);
+        }
+        let ids: Vec<u64> = self.waiting.keys().copied().collect();
+        self.fail(&ids, stopped)
+    }
+
+    /// Fails every call no worker has taken yet, with `error`.
+    fn fail_queued(&mut self, error: impl Fn(u64) -> ManagerError) -> usize {
+        let ids: Vec<u64> = self.queue.drain(..).map(|(id, _)| id).collect();
+        self.fail(&ids, error)
+    }
+
+    fn fail(&mut self, ids: &[u64], error: impl Fn(u64) -> ManagerError) -> usize {
+        for id in ids {
             if let Some(caller) = self.waiting.remove(id) {
-                let _ = caller.send(Err(ManagerError::StoppedWhileWaiting { id: *id }));
+                let _ = caller.send(Err(error(*id)));
             }
         }
         ids.len()
@@ -257,6 +284,23 @@ mod tests {
         assert!(reply.recv().unwrap().is_err());
         assert!(!submit(&mut state, 2).0, "worker 2 is free");
         assert!(submit(&mut state, 3).0, "worker 1 is dead, worker 2 busy");
+    }
+
+    #[test]
+    fn when_the_last_worker_dies_queued_and_new_calls_fail_at_once() {
+        let mut state = two_workers();
+        let (_, first) = submit(&mut state, 1);
+        let (_, second) = submit(&mut state, 2);
+        let (queued, third) = submit(&mut state, 3);
+        assert!(queued);
+        state.exited(1);
+        assert!(third.try_recv().is_err(), "worker 2 still lives: call 3 waits for it");
+        state.exited(2);
+        assert!(matches!(third.try_recv(), Ok(Err(ManagerError::NoWorkerLeft))));
+        let (queued, fourth) = submit(&mut state, 4);
+        assert!(!queued, "queued with no worker left");
+        assert!(matches!(fourth.try_recv(), Ok(Err(ManagerError::NoWorkerLeft))));
+        drop((first, second));
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crossbeam::select;
 use log::{debug, info, warn};
 
-use crate::cancel::{self, Cancelled};
+use crate::cancel::{self, Cancelled, Trigger};
 use crate::failure::FailureReporter;
 use crate::lock;
 use crate::protocol::{Output, Request};
@@ -103,6 +103,8 @@ pub enum ManagerError {
     },
     /// The manager stopped before every worker had updated.
     StoppedWhileUpdating,
+    /// Every worker has died: no call can be done any more.
+    NoWorkerLeft,
 }
 
 impl std::fmt::Display for ManagerError {
@@ -116,6 +118,7 @@ impl std::fmt::Display for ManagerError {
                 write!(f, "call {id}: stopped while waiting for the result")
             }
             ManagerError::StoppedWhileUpdating => f.write_str("stopped while updating"),
+            ManagerError::NoWorkerLeft => f.write_str("no worker is left alive to take the call"),
         }
     }
 }
@@ -137,6 +140,10 @@ pub struct MultiProcessManager {
     /// and for every exit of the program.
     children: Arc<ChildList>,
     collectors: Mutex<Vec<JoinHandle<()>>>,
+    /// Each collector holds a clone of this trigger while it runs, so
+    /// `collectors_ended` is cancelled when the last one ends.
+    collectors_running: Mutex<Option<Trigger>>,
+    collectors_ended: Cancelled,
     /// Updates go one at a time.
     update_lock: Mutex<()>,
     /// Numbers the calls and the updates, each from 1.
@@ -167,6 +174,7 @@ impl MultiProcessManager {
     pub fn new(config: ManagerConfig, failures: Option<FailureReporter>) -> MultiProcessManager {
         let (sender, events) = channel::unbounded();
         let (stop_trigger, stopped) = cancel::pair();
+        let (collectors_running, collectors_ended) = cancel::pair();
         let state = Mutex::new(State::new(stop_trigger));
         MultiProcessManager {
             config,
@@ -175,6 +183,8 @@ impl MultiProcessManager {
             stopped,
             children: ChildList::registered(),
             collectors: Mutex::default(),
+            collectors_running: Mutex::new(Some(collectors_running)),
+            collectors_ended,
             update_lock: Mutex::default(),
             next_call: AtomicU64::new(1),
             next_round: AtomicU64::new(1),

@@ -9,7 +9,9 @@
 
 use std::collections::HashSet;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::RecvTimeoutError;
 
 use log::{debug, warn};
 
@@ -17,6 +19,10 @@ use super::dispatch::{names, worker_name, Phase};
 use super::{collector, spawn, Event, ManagerError, MultiProcessManager};
 use super::{BOOTSTRAP_TIMEOUT, START_TIMEOUT};
 use crate::lock;
+
+/// How long the collectors of killed workers may take to see their output
+/// close, when a start is abandoned.
+const KILLED_WORKERS_GRACE: Duration = Duration::from_secs(1);
 
 impl MultiProcessManager {
     /// Spawns every worker, each with its collector thread.
@@ -44,10 +50,10 @@ impl MultiProcessManager {
                 return Err(cannot(std::io::Error::other("no stdin/stdout pipe")));
             };
             self.shared.lock().add_worker(stdin);
-            let shared = self.shared.clone();
+            let (shared, running) = (self.shared.clone(), lock(&self.collectors_running).clone());
             let collector = thread::Builder::new()
                 .name(format!("collector-{worker}"))
-                .spawn(move || collector::run(&shared, worker, stdout, &child));
+                .spawn(move || collector::run(&shared, worker, stdout, &child, running));
             lock(&self.collectors).push(collector.map_err(cannot)?);
         }
         Ok(())
@@ -108,7 +114,17 @@ impl MultiProcessManager {
         // Closed only after the kill, so that no healthy worker sees the
         // end-of-file first and mistakes it for its parent's death.
         self.shared.lock().close_all_stdin();
-        self.join_collectors();
+        // A killed worker's output closes at once, unless a process it left
+        // behind still holds it: then its collector would wait for ever, and
+        // the start with it. So it waits a moment, and is left behind.
+        drop(lock(&self.collectors_running).take());
+        match self.collectors_ended.recv_timeout(KILLED_WORKERS_GRACE) {
+            Err(RecvTimeoutError::Timeout) => {
+                warn!("manager: a killed worker's output is held open by a process it left behind; not waiting for it");
+                lock(&self.collectors).clear();
+            }
+            _ => self.join_collectors(),
+        }
         self.shared.lock().phase = Phase::Stopped;
         let spawned = workers.len();
         warn!("manager: start abandoned; all {spawned} worker(s) spawned were killed and reaped");

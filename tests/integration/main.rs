@@ -15,6 +15,7 @@ mod examples;
 mod faults;
 mod hostile;
 mod manager;
+mod places;
 mod readme;
 mod scripts;
 mod signals;
