@@ -234,4 +234,30 @@ mod tests {
         once_per_hangup(Signal::CtrlC, count);
         assert_eq!(DELIVERED.load(Ordering::SeqCst), 3);
     }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_inherited_ignore_is_read_without_opening_a_window_for_the_signal() {
+        use nix::sys::signal::{kill, signal, SigHandler, SIGHUP};
+        // SIGHUP ignored, as `nohup` leaves it, and a flood of SIGHUP to this
+        // very process while the disposition is read, many times over. Read
+        // by setting the default action first, one of them would kill the
+        // whole test process.
+        // SAFETY: SIG_IGN is no handler.
+        unsafe { signal(SIGHUP, SigHandler::SigIgn) }.unwrap();
+        let flooding = std::sync::Arc::new(AtomicBool::new(true));
+        let flood = {
+            let flooding = flooding.clone();
+            std::thread::spawn(move || {
+                while flooding.load(Ordering::Relaxed) {
+                    let _ = kill(nix::unistd::getpid(), SIGHUP);
+                }
+            })
+        };
+        for _ in 0..20_000 {
+            assert!(take_over_inherited().ignored.contains(&Signal::Hangup));
+        }
+        flooding.store(false, Ordering::Relaxed);
+        flood.join().unwrap();
+    }
 }
