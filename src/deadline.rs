@@ -105,7 +105,7 @@ pub fn stop_within<T>(timeout: Duration, stop: impl FnOnce() -> T) -> (T, Instan
 /// stop-deadline watchdog or a signal thread, while the main thread may
 /// still be stuck in the step it names.
 pub fn force_exit(why: &str) -> ! {
-    claim_exit_now();
+    claim();
     let step = lock(&STEP).clone();
     let step = step.as_deref().unwrap_or("beginning");
     let mut alive = 0;
@@ -129,10 +129,12 @@ pub fn force_exit(why: &str) -> ! {
 /// stderr that nobody reads (a pipe into `less` left at a prompt).
 pub fn claim_exit() {
     kill_and_reap_children();
-    claim_exit_now();
+    claim();
 }
 
-fn claim_exit_now() {
+/// The first caller goes on; any later one parks for ever, while the first
+/// ends the process.
+fn claim() {
     while EXIT_CLAIMED.swap(true, Ordering::SeqCst) {
         thread::park();
     }

@@ -59,8 +59,9 @@ pub struct Ending {
     pub stop_failed: bool,
     /// Failures that came too late to be the reason (during the stop).
     pub late_failures: Vec<Failure>,
-    /// When the stop had to be over: the log must be written out by then.
-    pub write_out_by: Instant,
+    /// When the stop had to be over: the log must be written out by then
+    /// too, so that a stderr nobody reads cannot keep the program alive.
+    pub stop_deadline: Instant,
     /// Asked at the last moment whether a Ctrl+C came.
     pub signals: &'static Signals,
 }
@@ -84,7 +85,7 @@ impl Ending {
     /// must not keep the program alive past it), then returns the exit code
     /// or, after a clean stop that Ctrl+C began, dies of SIGINT.
     pub fn exit(self) -> ExitCode {
-        let written = logging::finish(self.write_out_by.saturating_duration_since(Instant::now()));
+        let written = logging::finish(self.stop_deadline.saturating_duration_since(Instant::now()));
         deadline::claim_exit();
         match (written, self.code()) {
             (false, _) => ExitCode::from(exit_code::SHUTDOWN_ABANDONED),

@@ -34,21 +34,17 @@ use log::{error, warn};
 use crate::exit_code;
 use crate::signals::{Signals, Stage};
 
-/// What went wrong, in words a person can act on.
+/// What went wrong, in words a person can act on. (Each field is named in
+/// its variant's doc.)
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum Failure {
-    /// A worker process exited while the application still needed it.
-    WorkerDied {
-        /// Its name, e.g. `worker-2`.
-        worker: String,
-        /// How it ended, e.g. `exit status: 7`, with its last words if any.
-        detail: String,
-    },
-    /// A thread of ours panicked: a bug. Its message is already logged.
-    Panicked {
-        /// The thread's name.
-        thread: String,
-    },
+    /// A worker process (`worker-2`) exited while the application still
+    /// needed it; `detail` says how (`exit status: 7`, with its last words).
+    WorkerDied { worker: String, detail: String },
+    /// A thread of ours, named `thread`, panicked: a bug. Its message is
+    /// already logged.
+    Panicked { thread: String },
 }
 
 impl Failure {

@@ -83,7 +83,7 @@ impl App {
         step("beginning the stop");
         info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
         let shield = self.signals.shield(Stage::Stopping);
-        let (stop_failed, write_out_by) =
+        let (stop_failed, stop_deadline) =
             deadline::stop_within(self.knobs.stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
@@ -97,7 +97,7 @@ impl App {
         for failure in &late_failures {
             error!("stop: also, {failure}");
         }
-        Ending { reason, stop_failed, late_failures, write_out_by, signals: self.signals }
+        Ending { reason, stop_failed, late_failures, stop_deadline, signals: self.signals }
     }
 
     /// Start, shielded, then the run stage unless start failed or was

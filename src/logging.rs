@@ -88,17 +88,12 @@ pub fn init(program: &str, process: &str) {
     let default = default_filter(program);
     // Checked here, not by env_logger, which would write its warning to
     // stderr itself, from this thread: a full pipe would block the start.
-    let (spec, refused) = match std::env::var("RUST_LOG") {
-        Err(std::env::VarError::NotPresent) => (default.clone(), None),
-        Err(cause) => (default.clone(), Some(format!("RUST_LOG is not a valid filter ({cause})"))),
-        Ok(spec) => match env_filter::Builder::new().try_parse(&spec) {
-            Ok(_) => (spec, None),
-            Err(cause) => (
-                default.clone(),
-                Some(format!("RUST_LOG={spec:?} is not a valid filter ({cause})")),
-            ),
-        },
-    };
+    let asked = std::env::var("RUST_LOG").ok();
+    let refused = asked.as_deref().and_then(|spec| {
+        let cause = env_filter::Builder::new().try_parse(spec).err()?;
+        Some(format!("RUST_LOG={spec:?} is not a valid filter ({cause})"))
+    });
+    let spec = if refused.is_none() { asked.unwrap_or(default.clone()) } else { default.clone() };
     let filter = env_logger::Builder::new().parse_filters(&spec).build();
     let max_level = filter.filter();
     let (lines, queue) = channel::unbounded();

@@ -11,55 +11,34 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-/// Parent to worker.
+/// Parent to worker. (Each field is named in its message's doc.)
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum Command {
-    /// Run one call and reply with its id.
-    Call {
-        /// The call's number, echoed in the reply.
-        id: u64,
-        /// What to compute.
-        request: Request,
-    },
-    /// Reload the rules; reply `Updated` with the same round.
-    Update {
-        /// Which update this is, echoed in the reply.
-        round: u64,
-    },
+    /// Run call number `id`, computing `request`, and reply with its id.
+    Call { id: u64, request: Request },
+    /// Reload the rules; reply `Updated` with the same `round`.
+    Update { round: u64 },
     /// Finish, answer any queued calls with an error, and exit.
     Stop,
 }
 
-/// Worker to parent.
+/// Worker to parent. (Each field is named in its message's doc.)
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum Report {
-    /// The worker's code is running and its signal handlers are in place.
-    Bootstrapped {
-        /// The worker's process id, for the parent's log and for tests.
-        pid: u32,
-    },
+    /// The worker's code is running and its signal handlers are in place;
+    /// `pid` is its process id, for the parent's log and for tests.
+    Bootstrapped { pid: u32 },
     /// Initialisation is done: the worker takes calls from now on.
     Started,
-    /// The outcome of call `id`.
-    Reply {
-        /// The call's number, as sent.
-        id: u64,
-        /// The result, or the worker's error message.
-        result: Result<Output, String>,
-    },
+    /// The outcome of call `id`: the result, or the worker's error message.
+    Reply { id: u64, result: Result<Output, String> },
     /// Update `round` is done; the rules are now at `version`.
-    Updated {
-        /// The update's round, as sent.
-        round: u64,
-        /// The version of the rules after the update.
-        version: u64,
-    },
+    Updated { round: u64, version: u64 },
     /// The worker's last words before it exits on an error or a panic, so
     /// the parent can say why it died, not just "exit status: 7".
-    Failed {
-        /// Why the worker is exiting.
-        message: String,
-    },
+    Failed { message: String },
 }
 
 /// What a caller asks a worker to do.

@@ -15,8 +15,10 @@
 //! * `kill-parent` (`complex`): SIGKILL to the main process; its workers
 //!   must be gone within 2 s.
 //!
-//! Every run of the first three must exit 0 with `main: end` as its last
-//! line, no panic, no ERROR, every line once, and nothing left running.
+//! Every run of the first three must end with `main: end` as its last line
+//! and the status its cause calls for (death by SIGINT after a Ctrl+C, 0
+//! after SIGTERM or `--run-for`), with no panic, no ERROR, every line once,
+//! and nothing left running.
 //!
 //! One exception, which no program can avoid: a signal that arrives before
 //! the program's first instruction has run (the loader and Rust's runtime

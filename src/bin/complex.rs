@@ -17,7 +17,6 @@
 //! The same binary is also the worker: the manager starts it again with the
 //! hidden `--worker-id N` flag.
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use graceful::manager_service::{ManagerService, Settings};
 use graceful::signals;
 use graceful::slow_service::SlowService;
 use graceful::worker::{self, WorkerOptions};
-use graceful::{failure, logging};
+use graceful::{failure, logging, memory};
 
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
@@ -75,12 +74,9 @@ struct Args {
     worker_id: Option<u16>,
 }
 
-/// glibc kept to two malloc arenas, so that a limit on address space cannot
-/// fail the stop's own allocations (see `graceful::memory`).
-#[global_allocator]
-static ALLOCATOR: graceful::memory::TwoArenas = graceful::memory::TwoArenas;
-
 fn main() -> ExitCode {
+    // First, before any thread: so that a memory limit cannot fail the stop.
+    memory::hold_glibc_to_two_arenas();
     // As in `simple`: the command line first, then every signal to one place.
     let args = match knobs::read_command_line::<Args>() {
         Ok(args) => args,
@@ -114,7 +110,14 @@ fn main() -> ExitCode {
     failure::install_panic_hook(Some(app.failure_reporter()));
 
     let manager = MultiProcessManager::new(
-        ManagerConfig { workers: usize::from(args.workers), program, args: worker_args(&args) },
+        ManagerConfig {
+            workers: usize::from(args.workers),
+            program,
+            // A worker gets its parent's own flags and acts on those it
+            // needs (the time scale, the stop timeout, a worker fault); the
+            // manager adds `--worker-id N`.
+            args: std::env::args_os().skip(1).collect(),
+        },
         Some(app.failure_reporter()),
     );
     let pool_threads = usize::from(args.pool_threads);
@@ -138,21 +141,4 @@ fn main() -> ExitCode {
 
     info!("main: end");
     ending.exit()
-}
-
-/// The flags a worker needs from its parent's command line (the manager
-/// adds `--worker-id N`).
-fn worker_args(args: &Args) -> Vec<OsString> {
-    let mut worker_args: Vec<OsString> = vec![
-        "--time-scale".into(),
-        args.knobs.time_scale.0.to_string().into(),
-        "--stop-timeout".into(),
-        args.knobs.stop_timeout.as_secs_f64().to_string().into(),
-    ];
-    let in_worker = [Fault::WorkerStart, Fault::WorkerCall, Fault::WorkerHang];
-    if let Some(fault) = args.inject_fault.filter(|fault| in_worker.contains(fault)) {
-        worker_args.push("--inject-fault".into());
-        worker_args.push(fault.name().into());
-    }
-    worker_args
 }

@@ -17,7 +17,7 @@ use graceful::knobs::{self, Knobs};
 use graceful::lifecycle::App;
 use graceful::signals;
 use graceful::slow_service::SlowService;
-use graceful::{failure, logging};
+use graceful::{failure, logging, memory};
 
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
@@ -32,12 +32,9 @@ struct Args {
     inject_fault: Option<Fault>,
 }
 
-/// glibc kept to two malloc arenas, so that a limit on address space cannot
-/// fail the stop's own allocations (see `graceful::memory`).
-#[global_allocator]
-static ALLOCATOR: graceful::memory::TwoArenas = graceful::memory::TwoArenas;
-
 fn main() -> ExitCode {
+    // First, before any thread: so that a memory limit cannot fail the stop.
+    memory::hold_glibc_to_two_arenas();
     // A bad flag ends the program here with clap's message and exit code 2;
     // nothing has started, so there is nothing to stop, and a Ctrl+C now
     // simply ends the program the default way.

@@ -15,20 +15,12 @@ use log::{debug, warn};
 use super::children::SharedChild;
 use super::dispatch::{worker_name, Phase};
 use super::{Event, ManagerError, Shared};
-use crate::cancel::Trigger;
 use crate::failure::Failure;
 use crate::lock;
 use crate::protocol::{self, Report};
 
 /// Reads worker `worker`'s reports until its output ends, then reaps it.
-/// `_running` is dropped as it returns: the manager learns that it ended.
-pub(super) fn run(
-    shared: &Shared,
-    worker: usize,
-    stdout: ChildStdout,
-    child: &SharedChild,
-    _running: Option<Trigger>,
-) {
+pub(super) fn run(shared: &Shared, worker: usize, stdout: ChildStdout, child: &SharedChild) {
     let name = worker_name(worker);
     let mut last_words = None;
     for line in BufReader::new(stdout).lines() {

@@ -120,7 +120,7 @@ impl<W: Write> State<W> {
         slot.stdin = None;
         let lost = slot.call.take();
         if self.no_worker_left() {
-            self.fail_queued(|_| ManagerError::NoWorkerLeft);
+            self.fail(true, |_| ManagerError::NoWorkerLeft);
         }
         let lost = lost?;
         self.waiting.remove(&lost).map(|caller| (lost, caller))
@@ -169,24 +169,18 @@ impl<W: Write> State<W> {
 
     /// Fails the calls still waiting (only those no worker took, if
     /// `only_queued`), so no caller waits for a reply that will never come;
-    /// returns how many.
+    /// returns how many. A stop does that; so does the last worker's death,
+    /// to the queued calls, with `NoWorkerLeft`.
     pub(super) fn fail_calls(&mut self, only_queued: bool) -> usize {
-        let stopped = |id| ManagerError::StoppedWhileWaiting { id };
-        if only_queued {
-            return self.fail_queued(stopped);
-        }
-        let ids: Vec<u64> = self.waiting.keys().copied().collect();
-        self.fail(&ids, stopped)
+        self.fail(only_queued, |id| ManagerError::StoppedWhileWaiting { id })
     }
 
-    /// Fails every call no worker has taken yet, with `error`.
-    fn fail_queued(&mut self, error: impl Fn(u64) -> ManagerError) -> usize {
-        let ids: Vec<u64> = self.queue.drain(..).map(|(id, _)| id).collect();
-        self.fail(&ids, error)
-    }
-
-    fn fail(&mut self, ids: &[u64], error: impl Fn(u64) -> ManagerError) -> usize {
-        for id in ids {
+    fn fail(&mut self, only_queued: bool, error: impl Fn(u64) -> ManagerError) -> usize {
+        let ids: Vec<u64> = match only_queued {
+            true => self.queue.drain(..).map(|(id, _)| id).collect(),
+            false => self.waiting.keys().copied().collect(),
+        };
+        for id in &ids {
             if let Some(caller) = self.waiting.remove(id) {
                 let _ = caller.send(Err(error(*id)));
             }

@@ -72,35 +72,25 @@ pub struct ManagerConfig {
 }
 
 /// A manager call, start or update that did not succeed, said precisely:
-/// each error names the worker (and call) it is about.
+/// each error names the worker (and call) it is about. (Each field is
+/// named in its variant's doc.)
 #[derive(Debug)]
+#[allow(missing_docs)]
 pub enum ManagerError {
     /// Start failed; the text names the workers and what happened to them.
     StartFailed(String),
     /// Calls and updates are accepted only between start and stop, and a
     /// manager starts only once.
     NotRunning,
-    /// The worker doing this call or update exited.
-    WorkerDied {
-        /// `worker-2`.
-        worker: String,
-        /// How it ended: `exit status: 7`.
-        status: String,
-    },
-    /// The worker answered the call with an error.
-    CallFailed {
-        /// `worker-2`.
-        worker: String,
-        /// The worker's error message.
-        message: String,
-    },
+    /// The worker doing this call or update (`worker-2`) exited, with
+    /// `status` saying how (`exit status: 7`).
+    WorkerDied { worker: String, status: String },
+    /// The worker (`worker-2`) answered the call with an error `message`.
+    CallFailed { worker: String, message: String },
     /// No answer in time; the text says to what.
     TimedOut(String),
-    /// The manager stopped before this call got its result.
-    StoppedWhileWaiting {
-        /// The call's number.
-        id: u64,
-    },
+    /// The manager stopped before call `id` got its result.
+    StoppedWhileWaiting { id: u64 },
     /// The manager stopped before every worker had updated.
     StoppedWhileUpdating,
     /// Every worker has died: no call can be done any more.
@@ -181,7 +171,7 @@ impl MultiProcessManager {
             shared: Arc::new(Shared { state, events: sender, failures }),
             events,
             stopped,
-            children: ChildList::registered(),
+            children: children::registered_list(),
             collectors: Mutex::default(),
             collectors_running: Mutex::new(Some(collectors_running)),
             collectors_ended,

@@ -8,6 +8,7 @@
 //! deadline is checked between spawns too.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,16 +45,20 @@ impl MultiProcessManager {
             let pipes = (child.stdin.take(), child.stdout.take());
             // From here on, a failed start kills this worker with the others,
             // and the exit reaps whatever no collector did.
-            let child = self.children.adopt(child);
+            let child = Arc::new(Mutex::new(child));
+            lock(&self.children).push(child.clone());
             // `spawn_worker` asks for both pipes, so std always gives them.
             let (Some(stdin), Some(stdout)) = pipes else {
                 return Err(cannot(std::io::Error::other("no stdin/stdout pipe")));
             };
             self.shared.lock().add_worker(stdin);
             let (shared, running) = (self.shared.clone(), lock(&self.collectors_running).clone());
-            let collector = thread::Builder::new()
-                .name(format!("collector-{worker}"))
-                .spawn(move || collector::run(&shared, worker, stdout, &child, running));
+            let collector =
+                thread::Builder::new().name(format!("collector-{worker}")).spawn(move || {
+                    collector::run(&shared, worker, stdout, &child);
+                    // Tells the manager this collector has ended.
+                    drop(running);
+                });
             lock(&self.collectors).push(collector.map_err(cannot)?);
         }
         Ok(())
@@ -105,7 +110,7 @@ impl MultiProcessManager {
         let mut state = self.shared.lock();
         (state.phase, state.stop_trigger) = (Phase::Stopping, None);
         drop(state);
-        let workers = self.children.all();
+        let workers = lock(&self.children).clone();
         // Killed outside the state lock: a collector holds its child's lock
         // while it reaps, and then needs the state lock.
         for child in &workers {

@@ -35,11 +35,15 @@ use log::{info, warn};
 use super::Signal;
 use crate::exit_code;
 
-/// The termination signals there are: on Windows, only the console event.
+/// The termination signals there are, by name and number: one table. On
+/// Windows, only the console event.
 #[cfg(unix)]
-const ALL: [Signal; 3] = [Signal::CtrlC, Signal::Terminate, Signal::Hangup];
+const TERMINATION: [(Signal, i32); 3] = {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    [(Signal::CtrlC, SIGINT), (Signal::Terminate, SIGTERM), (Signal::Hangup, SIGHUP)]
+};
 #[cfg(not(unix))]
-const ALL: [Signal; 1] = [Signal::CtrlC];
+const TERMINATION: [(Signal, i32); 1] = [(Signal::CtrlC, 0)];
 
 /// What the parent left us: signals ignored (kept so) and blocked (undone).
 #[derive(Debug, Default)]
@@ -54,10 +58,8 @@ static INHERITED: OnceLock<Inherited> = OnceLock::new();
 /// hands each to `deliver`, on the thread of the crate that caught it. If
 /// that cannot be done, says so and exits with code 3: nothing has started.
 pub fn hand_signals_to(deliver: impl Fn(Signal) + Copy + Send + 'static) {
-    let inherited = INHERITED.get_or_init(take_over_inherited);
-    let heard: Vec<Signal> =
-        ALL.into_iter().filter(|signal| !inherited.ignored.contains(signal)).collect();
-    listen_or_exit(&heard, true, deliver);
+    let ignored = &INHERITED.get_or_init(take_over_inherited).ignored;
+    listen_or_exit(|signal| !ignored.contains(&signal), true, deliver);
 }
 
 /// A worker's version: it hears every termination signal, whatever its
@@ -65,14 +67,14 @@ pub fn hand_signals_to(deliver: impl Fn(Signal) + Copy + Send + 'static) {
 /// none can kill it before this call), and SIGCONT is its parent watch's.
 pub fn hand_worker_signals_to(deliver: impl Fn(Signal) + Copy + Send + 'static) {
     INHERITED.get_or_init(take_over_inherited);
-    listen_or_exit(&ALL, false, deliver);
+    listen_or_exit(|_| true, false, deliver);
 }
 
 /// The signals that stop this program, as the run stage names them.
 pub fn names_of_stop_signals() -> String {
     let ignored = INHERITED.get().map_or(&[][..], |inherited| &inherited.ignored);
-    let heard = ALL.iter().filter(|signal| !ignored.contains(signal));
-    heard.map(Signal::to_string).collect::<Vec<_>>().join(", ")
+    let heard = TERMINATION.iter().filter(|(signal, _)| !ignored.contains(signal));
+    heard.map(|(signal, _)| signal.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// Says in the log what the parent left: signals ignored (they stay so) and
@@ -94,16 +96,14 @@ pub fn say_what_was_inherited() {
 }
 
 fn listen_or_exit(
-    heard: &[Signal],
+    heard: impl Fn(Signal) -> bool,
     with_sigcont: bool,
     deliver: impl Fn(Signal) + Copy + Send + 'static,
 ) {
+    let heard: Vec<(Signal, i32)> = TERMINATION.into_iter().filter(|(s, _)| heard(*s)).collect();
     if let Err(cause) = listen(heard, with_sigcont, move |signal| once_per_hangup(signal, deliver))
     {
-        let program = std::env::args().next().unwrap_or_default();
-        let program = std::path::Path::new(&program).file_name().map(|name| name.to_owned());
-        let program = program.unwrap_or_default().to_string_lossy().into_owned();
-        eprintln!("{program}: cannot install the signal handlers: {cause}");
+        eprintln!("cannot install the signal handlers ({cause}); nothing has started");
         std::process::exit(exit_code::START_FAILED.into());
     }
 }
@@ -118,27 +118,24 @@ fn once_per_hangup(signal: Signal, deliver: impl Fn(Signal)) {
 }
 
 fn listen(
-    heard: &[Signal],
+    mut heard: Vec<(Signal, i32)>,
     with_sigcont: bool,
     deliver: impl Fn(Signal) + Copy + Send + 'static,
 ) -> std::io::Result<()> {
-    if heard.contains(&Signal::CtrlC) {
+    // Ctrl+C is `ctrlc`'s, on every platform; the others, signal-hook's.
+    if let Some(at) = heard.iter().position(|(signal, _)| *signal == Signal::CtrlC) {
+        heard.remove(at);
         ctrlc::set_handler(move || deliver(Signal::CtrlC)).map_err(std::io::Error::other)?;
     }
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGCONT, SIGHUP, SIGTERM};
-        let numbers = [(SIGTERM, Signal::Terminate), (SIGHUP, Signal::Hangup)];
-        let numbers: Vec<(i32, Signal)> =
-            numbers.into_iter().filter(|(_, signal)| heard.contains(signal)).collect();
-        let sigcont = with_sigcont.then_some(SIGCONT);
-        let mut listener = signal_hook::iterator::Signals::new(
-            numbers.iter().map(|(number, _)| *number).chain(sigcont),
-        )?;
+        let sigcont = with_sigcont.then_some(signal_hook::consts::SIGCONT);
+        let numbers = heard.iter().map(|(_, number)| *number).chain(sigcont);
+        let mut listener = signal_hook::iterator::Signals::new(numbers)?;
         std::thread::Builder::new().name("signals".into()).spawn(move || {
             for number in listener.forever() {
-                match numbers.iter().find(|(n, _)| *n == number) {
-                    Some(&(_, signal)) => deliver(signal),
+                match heard.iter().find(|(_, n)| *n == number) {
+                    Some(&(signal, _)) => deliver(signal),
                     // Said, because a stopped process's deadlines run on (a
                     // start of many workers can miss its own).
                     None => info!(
@@ -150,7 +147,7 @@ fn listen(
         })?;
     }
     #[cfg(not(unix))]
-    let _ = with_sigcont;
+    let _ = (heard, with_sigcont);
     Ok(())
 }
 
@@ -158,26 +155,22 @@ fn listen(
 /// inherit the mask): see the module docs.
 #[cfg(unix)]
 fn take_over_inherited() -> Inherited {
+    use nix::libc;
     use nix::sys::signal::{signal, SigHandler, SigSet, Signal::*};
-    let numbers = [SIGINT, SIGTERM, SIGHUP];
     // SAFETY: SIG_IGN is no handler; no code of ours runs on SIGXFSZ.
     let _ = unsafe { signal(SIGXFSZ, SigHandler::SigIgn) };
-    let left_ignored = |number: nix::sys::signal::Signal| {
-        let mut old = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
-        // SAFETY: with no new action, sigaction only reads the current one
-        // into `old`, which is zeroed memory of the right type.
-        let read =
-            unsafe { nix::libc::sigaction(number as i32, std::ptr::null(), old.as_mut_ptr()) };
-        read == 0 && unsafe { old.assume_init() }.sa_sigaction == nix::libc::SIG_IGN
-    };
     let blocked = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
     let ours: SigSet = [SIGINT, SIGTERM, SIGHUP, SIGCONT].into_iter().collect();
     let _ = ours.thread_unblock();
     let mut inherited = Inherited::default();
-    for (number, signal) in numbers.into_iter().zip(ALL) {
-        if left_ignored(number) {
+    for (signal, number) in TERMINATION {
+        let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+        // SAFETY: with no new action, sigaction only reads the current one
+        // into `old`, zeroed memory of the right type.
+        let read = unsafe { libc::sigaction(number, std::ptr::null(), old.as_mut_ptr()) };
+        if read == 0 && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN {
             inherited.ignored.push(signal);
-        } else if blocked.contains(number) {
+        } else if nix::sys::signal::Signal::try_from(number).is_ok_and(|n| blocked.contains(n)) {
             inherited.unblocked.push(signal);
         }
     }

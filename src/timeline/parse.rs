@@ -74,7 +74,7 @@ pub struct Lane {
 
 /// A stage of the run, from the main process's own lines.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stage {
+pub struct StageSpan {
     /// `start`, `run` or `stop`.
     pub name: &'static str,
     /// Milliseconds since the earliest line.
@@ -119,7 +119,7 @@ pub struct Run {
     /// From the earliest line to the latest, in milliseconds.
     pub span: f64,
     /// Start, run and stop, as far as the log shows them.
-    pub stages: Vec<Stage>,
+    pub stages: Vec<StageSpan>,
     /// The main process's signals and forced exits.
     pub marks: Vec<Mark>,
     /// Each worker's life.
@@ -236,7 +236,7 @@ impl Run {
         let last = self.span;
         for (name, _, _) in STAGES {
             if let Some((Some(from), to)) = stages.get(name) {
-                self.stages.push(Stage { name, from: *from, to: to.unwrap_or(last) });
+                self.stages.push(StageSpan { name, from: *from, to: to.unwrap_or(last) });
             }
         }
         let mut lives: Vec<Life> =
