@@ -53,7 +53,7 @@ start_program() {
     mkdir -p target/try-it
     log=target/try-it/$(basename "$0" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
     : >"$log" # there before `tail` looks for it
-    stop_timeout=$(stop_timeout_of "$@")
+    stop_timeout=$(flag_value --stop-timeout 30 "$@")
     set -m
     # SIGINT's default action for the program, explicitly: a script started
     # in the background of another (or by a test runner) inherits SIGINT
@@ -76,13 +76,15 @@ start_program() {
     say "started $1 as process group $pid"
 }
 
-# The program's --stop-timeout, from its arguments (default 30 s).
-stop_timeout_of() {
-    local previous="" value=30
+# flag_value FLAG DEFAULT ARGS...: the value FLAG is given in ARGS (as
+# `FLAG V` or `FLAG=V`; the last one counts), or DEFAULT.
+flag_value() {
+    local flag=$1 value=$2 previous=""
+    shift 2
     for argument in "$@"; do
         case "$argument" in
-            --stop-timeout=*) value=${argument#--stop-timeout=} ;;
-            *) [ "$previous" = "--stop-timeout" ] && value=$argument ;;
+            "$flag"=*) value=${argument#"$flag"=} ;;
+            *) [ "$previous" = "$flag" ] && value=$argument ;;
         esac
         previous=$argument
     done
@@ -134,7 +136,8 @@ cleanup() {
         kill -KILL -- "-$pid" 2>/dev/null || true
         say "the script is ending early: SIGKILL to process group $pid"
     fi
-    kill "$tail_pid" "${watchdog:-}" 2>/dev/null || true
+    kill "$tail_pid" 2>/dev/null || true
+    stop_watchdog
 }
 
 # wait_for_log TEXT [SECONDS]: waits until a log line contains TEXT, and
@@ -175,19 +178,22 @@ live_processes() {
 # Starts the watchdog: SIGKILL to the program's group only if it is still
 # running MARGIN_SECONDS after its own stop deadline could have passed.
 start_watchdog() {
+    # In a process group of its own, so that one kill ends it and its
+    # sleep together, however early it comes.
+    set -m
     (
-        # Killed when the program ends in time; take the sleep along.
-        trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-        sleep "$stop_timeout" &
-        sleeper=$!
-        wait "$sleeper"
-        sleep "$MARGIN_SECONDS" &
-        sleeper=$!
-        wait "$sleeper"
+        sleep "$stop_timeout"
+        sleep "$MARGIN_SECONDS"
         say "still running ${MARGIN_SECONDS} s past its --stop-timeout of ${stop_timeout} s: SIGKILL to process group $pid"
         kill -KILL -- "-$pid" 2>/dev/null
     ) &
     watchdog=$!
+    set +m
+}
+
+# stop_watchdog: ends the watchdog and its sleep, if it runs.
+stop_watchdog() {
+    [ -z "${watchdog:-}" ] || kill -- "-$watchdog" 2>/dev/null || true
 }
 
 # draw: the run's log as a picture, a time line of every process and thread
@@ -217,17 +223,24 @@ explain_status() {
 finish() {
     local grace=${1:-0.2} status=0
     [ -n "${watchdog:-}" ] || start_watchdog
-    while :; do
-        status=0
-        wait "$pid" 2>/dev/null || status=$?
-        # `wait` also returns when a signal reaches the script (its trap
-        # has run by then); the program has ended only once it is reaped.
-        kill -0 "$pid" 2>/dev/null || break
-    done
-    kill "$watchdog" 2>/dev/null || true
+    # Bash's own report of a job killed by a signal ("line 31: 5415
+    # Killed ...") would read as the script failing: the status is
+    # explained below instead.
+    {
+        while :; do
+            status=0
+            wait "$pid" || status=$?
+            # `wait` also returns when a signal reaches the script (its trap
+            # has run by then); the program has ended only once it is reaped.
+            kill -0 "$pid" || break
+        done
+    } 2>/dev/null
+    stop_watchdog
     # Time for the last lines to show, and for workers that outlive a
-    # killed parent to leave.
-    sleep "$grace"
+    # killed parent to leave. A signal at the script ends the wait early,
+    # never the script: the report below still comes.
+    sleep "$grace" &
+    wait $! 2>/dev/null || true
     kill "$tail_pid" 2>/dev/null || true
     wait "$tail_pid" 2>/dev/null || true
     say "$(explain_status "$status")"

@@ -41,7 +41,9 @@ at=""
 during=""
 own_flag() {
     case "$1" in
-        --at) at=$2 ;;
+        --at)
+            [[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] || { say "--at takes seconds, such as 2.5, not \"$2\""; exit 2; }
+            at=$2 ;;
         --during) during=$2 ;;
         *) return 1 ;;
     esac

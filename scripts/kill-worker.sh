@@ -25,13 +25,20 @@ USAGE
 worker=1
 own_flag() {
     case "$1" in
-        --worker) worker=$2 ;;
+        --worker)
+            [[ $2 =~ ^[1-9][0-9]*$ ]] || { say "--worker takes a worker's number, such as 2, not \"$2\""; exit 2; }
+            worker=$2 ;;
         *) return 1 ;;
     esac
 }
 
 source "$(dirname "$0")/common.sh"
 parse_args complex "$@"
+workers=$(flag_value --workers 4 "${program_args[@]}")
+if [ "$worker" -gt "$workers" ]; then
+    say "--worker $worker: the program runs $workers worker(s); pick one from 1 to $workers"
+    exit 2
+fi
 build
 start_program "$bin_dir/complex" "${program_args[@]}"
 worker_pid "worker-$worker"

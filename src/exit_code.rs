@@ -21,7 +21,7 @@ pub const DIED_OF_SIGINT: u8 = 130;
 /// Every exit status, in the order the docs list them, with its meaning.
 pub const STATUSES: [(u8, &str); 8] = [
     (CLEAN, "a complete graceful shutdown after SIGTERM, SIGHUP or --run-for"),
-    (DIED_OF_SIGINT, "a complete graceful shutdown after Ctrl+C: the program then dies of SIGINT, so a calling shell loop, make or && chain stops too (also: a Ctrl+C before the program's first instruction)"),
+    (DIED_OF_SIGINT, "a complete graceful shutdown after Ctrl+C: the program then dies of SIGINT, so a calling shell loop, make or && chain stops too; as a container's PID 1, which cannot die of its own SIGINT, it exits with 130 (also: a Ctrl+C before the program's first instruction)"),
     (USAGE, "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)"),
     (START_FAILED, "start failed; what had started was stopped again"),
     (WORKER_DIED, "a worker process died; everything else was stopped gracefully"),

@@ -6,7 +6,7 @@
 //! complex 2>&1 | cargo run --release --bin timeline -- - -o run.html
 //! ```
 
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,22 +34,48 @@ struct Args {
     svg: bool,
 }
 
+/// The most of a log that is drawn: memory stays bounded however long the
+/// log (a picture of more would show nothing more anyway).
+const MAX_LOG_MIB: u64 = 32;
+
+/// Reads the log, of which at most [`MAX_LOG_MIB`] (the rest is read to its
+/// end and counted, so a program writing into the pipe is never blocked).
+/// Bytes that are not UTF-8 become U+FFFD, from a file and stdin alike.
+fn read_bounded(path: &std::path::Path, from_stdin: bool) -> io::Result<(String, u64)> {
+    let mut input: Box<dyn Read> = if from_stdin {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    let mut bytes = Vec::new();
+    input.by_ref().take(MAX_LOG_MIB << 20).read_to_end(&mut bytes)?;
+    let cut = io::copy(&mut input, &mut io::sink())?;
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), cut))
+}
+
 fn main() -> ExitCode {
     let args = match graceful::knobs::read_command_line::<Args>() {
         Ok(args) => args,
         Err(code) => return code,
     };
     let from_stdin = args.log.as_os_str() == "-";
-    let mut text = String::new();
-    let read = if from_stdin {
-        io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read(&args.log).map(|bytes| text = String::from_utf8_lossy(&bytes).into_owned())
-    };
+    if from_stdin && !io::stdin().is_terminal() {
+        // `complex 2>&1 | timeline -`: a Ctrl+C reaches the whole pipeline.
+        // The program then stops gracefully and closes the pipe, and what
+        // arrived until then is what there is to draw: so Ctrl+C must not
+        // end us first.
+        let _ = ctrlc::set_handler(|| {});
+    }
     let name = if from_stdin { "stdin".into() } else { args.log.display().to_string() };
-    if let Err(cause) = read {
-        eprintln!("timeline: cannot read {name}: {cause}");
-        return ExitCode::from(2);
+    let (text, cut) = match read_bounded(&args.log, from_stdin) {
+        Ok(read) => read,
+        Err(cause) => {
+            eprintln!("timeline: cannot read {name}: {cause}");
+            return ExitCode::from(2);
+        }
+    };
+    if cut > 0 {
+        eprintln!("timeline: {name}: drawing its first {MAX_LOG_MIB} MiB; {cut} byte(s) after them were left out");
     }
     let drawn = if args.svg {
         graceful::timeline::draw_svg(&text)

@@ -161,7 +161,7 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
                 "<rect class=\"life\" x=\"{x0}\" y=\"{}\" width=\"{}\" height=\"4\"><title>{} lives from {:.0} ms to {:.0} ms</title></rect>",
                 picture.y(lane) + LANE - 5.0,
                 (x1 - x0).max(1.0),
-                life.worker,
+                escape(&life.worker),
                 life.from,
                 life.to
             );
@@ -320,7 +320,10 @@ fn level_class(level: Level) -> &'static str {
     }
 }
 
-/// `text`, safe inside HTML and SVG.
+/// `text`, safe inside HTML and SVG, in text and in a quoted attribute
+/// alike. A log is untrusted input (people share them): every piece of one
+/// that reaches the page goes through here. Characters XML forbids (most
+/// control characters) become U+FFFD, so the SVG stays well-formed.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -329,6 +332,9 @@ fn escape(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -296,7 +296,7 @@ fn process_rank(process: &str) -> usize {
     if process == "main" {
         0
     } else {
-        1 + worker_number(process)
+        worker_number(process).saturating_add(1)
     }
 }
 

@@ -93,3 +93,46 @@ fn a_cut_disordered_killed_log_still_draws_and_says_so() {
     assert!(out.contains(">worker-1 / main</text>") && out.contains(">main / main</text>"));
     let _ = LogLine::parse(log.lines().next().unwrap_or("")).expect("a log line");
 }
+
+#[test]
+fn a_hostile_log_reaches_the_page_only_as_text() {
+    // Logs are shared: one may be written to attack whoever draws it. Every
+    // piece of it is escaped, in text and in attributes; characters XML
+    // forbids leave the SVG well-formed; a worker number too large for any
+    // count panics nothing; bytes that are not UTF-8 are read, from stdin as
+    // from a file.
+    let mut log =
+        b"2026-11-25T10:00:00.000Z | main | main | complex | INFO  | main: begin\n".to_vec();
+    for line in [
+        "2026-11-25T10:00:00.100Z | worker-<script>document.title='PWNED'</script> | main | graceful::worker | INFO  | bootstrapped (pid 7)\n",
+        "2026-11-25T10:00:00.200Z | worker-18446744073709551615 | main\"><img src=x onerror=alert(1)> | graceful::worker | INFO  | started\n",
+        "2026-11-25T10:00:00.300Z | main | main | graceful::signals | INFO  | signal #1: Ctrl+C (SIGINT)\x0c<svg onload=alert(2)>; interrupting\n",
+        "2026-11-25T10:00:00.400Z | main | main | simple | INFO  | main: end \x01\x1b[31m\n",
+    ] {
+        log.extend_from_slice(line.as_bytes());
+    }
+    log.extend_from_slice(
+        b"2026-11-25T10:00:00.500Z | main | main | simple | INFO  | bytes \xff\xfe here\n",
+    );
+    for args in [&["-", "-o", "/dev/stdout"][..], &["-", "--svg", "-o", "/dev/stdout"]] {
+        let mut child = Command::new(TIMELINE)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start timeline");
+        child.stdin.take().expect("piped").write_all(&log).expect("feed timeline");
+        let output = child.wait_with_output().expect("timeline's output");
+        let page = String::from_utf8_lossy(&output.stdout);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {said}");
+        for raw in ["<script", "<img", "<svg onload"] {
+            assert!(!page.contains(raw), "{args:?}: {raw:?} reached the page unescaped");
+        }
+        assert!(page.contains("worker-&lt;script&gt;"), "{args:?}: the process is shown as text");
+        let forbidden = page.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+        assert_eq!(forbidden, None, "{args:?}: a character XML forbids");
+        assert!(page.contains("bytes \u{FFFD}\u{FFFD} here"), "{args:?}: lossy UTF-8 from stdin");
+    }
+}
