@@ -123,7 +123,7 @@ fn main() {
     let lifetimes = [SIMPLE, COMPLEX].map(|exe| (exe, measure_life(exe)));
     let lives: Vec<String> = lifetimes
         .iter()
-        .map(|(exe, life)| format!("{} lives {:.0} ms", short(exe), life.as_secs_f64() * 1000.0))
+        .map(|(exe, life)| format!("{} runs for {:.0} ms", short(exe), life.as_secs_f64() * 1000.0))
         .collect();
 
     let mut passed = 0;
@@ -170,13 +170,13 @@ fn main() {
         }
     }
     println!(
-        "chaos: {} passed, {} failed ({before_main} of the passed runs were interrupted before main ran, \
-         {too_late} interrupted after the exit; {}; first seed {}, --each for a line a run)",
-        passed + before_main + too_late,
-        failed.len(),
+        "chaos: of the runs that passed, {before_main} were interrupted before main ran and \
+         {too_late} got their Ctrl+C only after the program had ended. Uninterrupted, {}. \
+         First seed {} (--each prints a line a run).",
         lives.join(", "),
         options.seed
     );
+    println!("chaos: {} passed, {} failed", passed + before_main + too_late, failed.len());
     if !failed.is_empty() {
         for replay in &failed {
             println!("chaos: replay with: cargo test --test chaos -- --runs 1 {replay}");
@@ -268,7 +268,8 @@ enum Verdict {
     Clean,
     /// Killed by the signal before any code of ours ran: nothing started.
     BeforeMain,
-    /// The Ctrl+C came after the program had exited: a clean run, exit 0.
+    /// The Ctrl+C came after the program had exited, or after `main: end`
+    /// too late to be heard: a clean run, exit 0.
     TooLate,
 }
 
@@ -281,6 +282,10 @@ fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
         Interrupt::Sigterm | Interrupt::KillParent => Program::start(scenario.exe, ARGS),
     };
     sleep_until(began + plan.first);
+    // Whether the program was there to hear the (first) Ctrl+C, and when it
+    // was sent, on the log's clock: a Ctrl+C sent to a running program must
+    // be answered, or the run fails.
+    let sent = (running(program.pid()), jiff::Timestamp::now());
     match scenario.interrupt {
         Interrupt::CtrlC => program.press_ctrl_c(),
         Interrupt::CtrlCTwice => {
@@ -306,10 +311,33 @@ fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
         return Verdict::BeforeMain;
     }
     let ctrl_c = scenario.interrupt != Interrupt::Sigterm;
-    if ctrl_c && run.code() == Some(0) && run.count("signal #") == 0 {
-        // No line says a signal came: it reached nobody, because the
-        // program had already exited (a Ctrl+C that comes even after
-        // `main: end`, but before the exit, still makes it die of SIGINT).
+    let answered = run
+        .lines()
+        .iter()
+        .any(|line| line.process == "main" && line.message.starts_with("signal #"));
+    if ctrl_c && run.code() == Some(0) && !answered {
+        // No line of the main process says a signal came. That is right
+        // only if it came too late for anyone to hear it: after the exit,
+        // or in the last moments after `main: end` (a Ctrl+C even then
+        // still makes the program die of SIGINT, if it comes before the
+        // program asks). Sent to a program still running, it was ignored.
+        let (was_running, at) = sent;
+        let main_end = run
+            .lines()
+            .iter()
+            .rev()
+            .find(|line| line.message == "main: end")
+            .map(|line| line.time.to_owned());
+        let before_the_end = main_end.as_deref().map_or(true, |end| {
+            end.parse::<jiff::Timestamp>()
+                .is_ok_and(|end| at + jiff::SignedDuration::from_millis(2) < end)
+        });
+        assert!(
+            !(was_running && before_the_end),
+            "a Ctrl+C sent at {at:.3} to the running program (main: end at {}) went unanswered; log:\n{}",
+            main_end.as_deref().unwrap_or("never"),
+            run.log.join("\n")
+        );
         assert_clean(&run, false);
         return Verdict::TooLate;
     }
@@ -328,6 +356,14 @@ fn assert_clean(run: &Finished, ctrl_c: bool) {
         run.assert_graceful_end(&steps);
     }
     run.assert_absent("| ERROR |");
+}
+
+/// Whether process `pid` is running: it exists and has not exited (a
+/// process that has exited stays a zombie until its parent reaps it).
+fn running(pid: nix::unistd::Pid) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|state| state != "Z" && state != "X")
 }
 
 fn sleep_until(moment: Instant) {
