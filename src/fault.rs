@@ -90,12 +90,16 @@ mod tests {
         armed.fire(Fault::Update, "not here");
         let caught = crate::failure::catch(|| armed.fire(Fault::BusyLoop, "here"));
         assert_eq!(caught, Err("injected fault (busy-loop): here".to_owned()));
+        // Fired, it is disarmed: the same place, reached again, goes on.
+        assert_eq!(crate::failure::catch(|| armed.fire(Fault::BusyLoop, "again")), Ok(()));
     }
 
     #[test]
     fn take_disarms_only_its_own_fault() {
-        assert!(Armed(Some(Fault::WorkerCall)).take(Fault::WorkerCall));
-        assert!(!Armed(Some(Fault::WorkerCall)).take(Fault::WorkerStart));
+        let mut armed = Armed(Some(Fault::WorkerCall));
+        assert!(!armed.take(Fault::WorkerStart));
+        assert!(armed.take(Fault::WorkerCall));
+        assert!(!armed.take(Fault::WorkerCall), "taken once, it is gone");
     }
 
     #[test]
