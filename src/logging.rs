@@ -86,20 +86,13 @@ pub fn default_filter(program: &str) -> String {
 /// (`main`, `worker-1`...). Call once, before the first log record.
 pub fn init(program: &str, process: &str) {
     let default = default_filter(program);
-    // Checked here, not by env_logger, which would write its warning to
-    // stderr itself, from this thread: a full pipe would block the start.
-    let asked = std::env::var("RUST_LOG").ok();
-    let refused = asked.as_deref().and_then(|spec| {
-        let cause = env_filter::Builder::new().try_parse(spec).err()?;
-        Some(format!("RUST_LOG={spec:?} is not a valid filter ({cause})"))
-    });
-    let spec = if refused.is_none() { asked.unwrap_or(default.clone()) } else { default.clone() };
+    let (spec, refused) = filter_spec(std::env::var("RUST_LOG").ok(), &default);
     let filter = env_logger::Builder::new().parse_filters(&spec).build();
     let max_level = filter.filter();
     let (lines, queue) = channel::unbounded();
     let colour = colour_wanted();
     let writer = thread::Builder::new().name("log-writer".into());
-    let writer = match writer.spawn(move || write_lines(&queue, colour)) {
+    let writer = match writer.spawn(move || write_lines(&queue, colour, std::io::stderr())) {
         Ok(writer) => Mutex::new(Some(writer)),
         // Without the writer there is nowhere to send lines; say so the only
         // way left, and run without a log rather than not at all.
@@ -112,6 +105,22 @@ pub fn init(program: &str, process: &str) {
     }
     if let Some(refused) = refused {
         log::warn!("{refused}; using the default filter, {default}");
+    }
+}
+
+/// The filter to use: `RUST_LOG` if it is a valid one, else the default,
+/// with the reason it was refused, to be said in the log. Checked here, not
+/// by env_logger, which would write its warning to stderr itself, from the
+/// thread that sets up logging: a full pipe would block the start.
+fn filter_spec(asked: Option<String>, default: &str) -> (String, Option<String>) {
+    match asked {
+        Some(spec) => match env_filter::Builder::new().try_parse(&spec) {
+            Ok(_) => (spec, None),
+            Err(cause) => {
+                (default.into(), Some(format!("RUST_LOG={spec:?} is not a valid filter ({cause})")))
+            }
+        },
+        None => (default.into(), None),
     }
 }
 
@@ -236,7 +245,7 @@ impl Logger {
 /// file reached `ulimit -f`) loses that line and nothing else: the program
 /// does not depend on being heard. The line is counted with the dropped
 /// ones, so the next line that gets through says how many were lost.
-fn write_lines(queue: &Receiver<Message>, colour: bool) {
+fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write) {
     let dim = if colour { Style::new().dimmed() } else { Style::new() };
     let (mut shown, mut line) = (SystemTime::UNIX_EPOCH, Vec::new());
     for message in queue {
@@ -246,7 +255,7 @@ fn write_lines(queue: &Receiver<Message>, colour: bool) {
                 let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
                 line.clear();
                 let _ = write!(line, "{dim}{stamp:.3}{dim:#}{text}");
-                if std::io::stderr().write_all(&line).is_err() {
+                if out.write_all(&line).is_err() {
                     DROPPED.fetch_add(1, SeqCst);
                 }
                 QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
@@ -282,15 +291,52 @@ fn colour_wanted() -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn timestamps_are_utc_with_milliseconds() {
-        let time = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        let stamp = jiff::Timestamp::try_from(time).unwrap();
-        assert_eq!(format!("{stamp:.3}"), "2023-11-14T22:13:20.123Z");
+    /// What the writer writes for `lines` (time, text), to `out`.
+    fn written(lines: &[(u64, &str)], out: impl Write) {
+        let (sender, queue) = channel::unbounded();
+        for &(millis, text) in lines {
+            let time = SystemTime::UNIX_EPOCH + Duration::from_millis(millis);
+            QUEUED_BYTES.fetch_add(text.len(), SeqCst);
+            sender.send(Message::Line { time, text: text.into() }).unwrap();
+        }
+        drop(sender);
+        write_lines(&queue, false, out);
     }
 
     #[test]
-    fn default_filter_names_the_program() {
-        assert_eq!(default_filter("simple"), "warn,graceful=debug,simple=debug");
+    fn time_never_goes_backwards_in_the_written_log() {
+        let mut out = Vec::new();
+        let lines = [(1_700_000_000_123, " | a\n"), (1_700_000_000_100, " | b\n")];
+        written(&lines, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "2023-11-14T22:13:20.123Z | a\n2023-11-14T22:13:20.123Z | b\n");
+    }
+
+    #[test]
+    fn a_write_that_fails_is_counted_with_the_dropped_records() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("file too large"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let before = DROPPED.load(SeqCst);
+        written(&[(0, " | a\n"), (1, " | b\n")], Full);
+        assert_eq!(DROPPED.swap(before, SeqCst) - before, 2);
+    }
+
+    #[test]
+    fn an_invalid_rust_log_is_refused_with_its_reason_and_the_default_used() {
+        let default = default_filter("simple");
+        assert_eq!(filter_spec(None, &default), (default.clone(), None));
+        assert_eq!(filter_spec(Some("info".into()), &default), ("info".into(), None));
+        let (spec, refused) = filter_spec(Some("==x".into()), &default);
+        assert_eq!(spec, default);
+        assert!(
+            refused.is_some_and(|why| why.starts_with("RUST_LOG=\"==x\" is not a valid filter ("))
+        );
     }
 }

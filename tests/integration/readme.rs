@@ -532,8 +532,9 @@ fn the_exit_status_table_is_the_one_in_exit_code_rs() {
 }
 
 /// The README's picture: a Ctrl+C during a `complex` run at real speed, as
-/// the `timeline` tool draws it.
+/// the `timeline` tool draws it, and beside it the log it was drawn from.
 const PICTURE: &str = "docs/ctrl-c-during-complex.svg";
+const PICTURES_LOG: &str = "docs/ctrl-c-during-complex.log";
 
 /// Draws the README's picture again from a fresh run:
 ///
@@ -548,15 +549,23 @@ fn regenerate_the_picture() {
     thread::sleep(Duration::from_millis(1500));
     program.press_ctrl_c();
     let run = program.finish();
-    let svg = graceful::timeline::draw_svg(&(run.log.join("\n") + "\n")).expect("a picture");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(PICTURE);
-    std::fs::write(path, svg).expect("the picture is writable");
+    let log = run.log.join("\n") + "\n";
+    let svg = graceful::timeline::draw_svg(&log).expect("a picture");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(root.join(PICTURES_LOG), log).expect("the log is writable");
+    std::fs::write(root.join(PICTURE), svg).expect("the picture is writable");
 }
 
 #[test]
 fn the_picture_is_the_timeline_of_a_ctrl_c_during_complex() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(PICTURE);
-    let svg = std::fs::read_to_string(path).expect("the README's picture");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let svg = std::fs::read_to_string(root.join(PICTURE)).expect("the README's picture");
+    // Drawn by today's `timeline` from its log: a change to the drawing
+    // that was not regenerated fails here.
+    let log = std::fs::read_to_string(root.join(PICTURES_LOG)).expect("the picture's log");
+    let drawn = graceful::timeline::draw_svg(&log).expect("a picture");
+    assert!(drawn == svg, "{PICTURE} is stale: regenerate it (see regenerate_the_picture)");
+
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\""));
     for needle in [
         "signal #1: Ctrl+C (SIGINT): interrupting",

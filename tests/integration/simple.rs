@@ -118,7 +118,8 @@ fn sigterm_to_the_main_process_stops_cleanly() {
 }
 
 #[test]
-fn sighup_when_the_terminal_closes_stops_cleanly() {
+fn sighup_to_the_main_process_stops_cleanly() {
+    // (A terminal that really closes: `edges.rs`.)
     let mut program = Program::start(SIMPLE, &["--time-scale", "0.05"]);
     program.wait_for("run: waiting");
     program.signal_leader(SIGHUP);
