@@ -328,7 +328,7 @@ fn run_once(scenario: Scenario, plan: &Plan) -> Verdict {
             .rev()
             .find(|line| line.message == "main: end")
             .map(|line| line.time.to_owned());
-        let before_the_end = main_end.as_deref().map_or(true, |end| {
+        let before_the_end = main_end.as_deref().is_none_or(|end| {
             end.parse::<jiff::Timestamp>()
                 .is_ok_and(|end| at + jiff::SignedDuration::from_millis(2) < end)
         });
