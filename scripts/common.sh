@@ -9,6 +9,8 @@
 #
 # GRACEFUL_BIN_DIR=DIR: use the binaries in DIR instead of building the
 # release ones (the tests run the scripts on the binaries they just built).
+# GRACEFUL_TRY_IT_DIR=DIR: keep the logs and pictures there instead of
+# target/try-it (the tests keep theirs apart from a learner's).
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     # Run rather than sourced: say what this file is instead of doing nothing.
@@ -50,8 +52,11 @@ build() {
 # (under target/try-it/, where it stays after the run, with its picture).
 # Sets $pid and $log.
 start_program() {
-    mkdir -p target/try-it
-    log=target/try-it/$(basename "$0" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
+    # The tests run the scripts with a folder of their own, so that a
+    # learner's folder holds only the learner's runs.
+    local folder=${GRACEFUL_TRY_IT_DIR:-target/try-it}
+    mkdir -p "$folder"
+    log=$folder/$(basename "$0" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
     : >"$log" # there before `tail` looks for it
     stop_timeout=$(flag_value --stop-timeout 30 "$@")
     set -m

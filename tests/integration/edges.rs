@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -140,10 +139,8 @@ fn a_signal_the_parent_left_ignored_stays_ignored_and_sigterm_still_stops() {
 /// terminal showed until a line with `needle` (the reader stops there).
 fn start_script_in_a_window(script: &str, args: &[&str], needle: &str) -> (Child, File, String) {
     let (ours, theirs, path) = open_terminal();
-    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder");
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
-    let mut command = Command::new(scripts.join(script));
-    command.args(args).env("GRACEFUL_BIN_DIR", bin_dir).env_remove("RUST_LOG");
+    let mut command = crate::util::script(script);
+    command.args(args).env_remove("RUST_LOG");
     command
         .stdin(theirs.try_clone().expect("a handle"))
         .stdout(theirs.try_clone().expect("a handle"));
@@ -186,12 +183,9 @@ fn closing_the_terminal_under_a_script_leaves_nothing_running() {
 
 #[test]
 fn ctrl_c_at_a_script_while_it_waits_for_a_worker_is_passed_on() {
-    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kill-worker.sh");
-    let mut command = Command::new(script);
+    let mut command = crate::util::script("kill-worker.sh");
     // worker-1 never bootstraps: the script waits for it until Ctrl+C.
     command.args(["--", "--time-scale", "0.05", "--inject-fault", "worker-hang"]);
-    command.env("GRACEFUL_BIN_DIR", bin_dir);
     let mut script = Program::start_command_on_terminal(command);
     let started = script.wait_for(">>> started ");
     script.owns_group(program_group(&started));

@@ -11,8 +11,6 @@ use nix::unistd::Pid;
 
 use crate::util::{members_left_after, Program, SIGINT};
 
-const COMPLEX: &str = env!("CARGO_BIN_EXE_complex");
-
 fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
 }
@@ -49,11 +47,8 @@ fn every_script_explains_itself() {
 /// on, wait for the graceful stop, and then die of SIGINT itself.
 #[test]
 fn ctrl_c_typed_at_a_script_stops_the_program_gracefully() {
-    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder");
-    let mut command = Command::new(scripts().join("ctrl-c.sh"));
-    command
-        .args(["--bin", "complex", "--at", "3600", "--", "--time-scale", "0.05"])
-        .env("GRACEFUL_BIN_DIR", bin_dir);
+    let mut command = crate::util::script("ctrl-c.sh");
+    command.args(["--bin", "complex", "--at", "3600", "--", "--time-scale", "0.05"]);
     let mut script = Program::start_command_on_terminal(command);
     let started = script.wait_for(">>> started ");
     let group: i32 = started
@@ -101,7 +96,6 @@ fn quoted_phrases(help: &str) -> Vec<String> {
 /// the README's excerpts are: against a run of the scenario it describes.
 #[test]
 fn what_each_script_says_to_look_for_is_what_its_run_prints() {
-    let bin_dir = Path::new(COMPLEX).parent().expect("the binaries' folder").to_owned();
     let runs: [(&str, &[&str]); 6] = [
         ("ctrl-c.sh", &["--during", "start", "--", "--time-scale", "0.3"]),
         ("ctrl-c-twice.sh", &["--", "--time-scale", "0.3"]),
@@ -113,13 +107,12 @@ fn what_each_script_says_to_look_for_is_what_its_run_prints() {
     let checks: Vec<_> = runs
         .into_iter()
         .map(|(script, args)| {
-            let bin_dir = bin_dir.clone();
             std::thread::spawn(move || {
                 let path = scripts().join(script);
                 let help = Command::new(&path).arg("--help").output().expect("--help");
                 let phrases = quoted_phrases(&String::from_utf8_lossy(&help.stdout));
-                let mut command = Command::new(&path);
-                command.args(args).env("GRACEFUL_BIN_DIR", &bin_dir);
+                let mut command = crate::util::script(script);
+                command.args(args);
                 let run = Program::start_command_on_terminal(command).finish();
                 let shown = run.log.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
                 let missing: Vec<String> =
@@ -133,4 +126,38 @@ fn what_each_script_says_to_look_for_is_what_its_run_prints() {
         assert!(quoted >= 2, "{script} quotes only {quoted} phrase(s)");
         assert!(missing.is_empty(), "{script} --help quotes {missing:?}, not in its run:\n{log}");
     }
+}
+
+#[test]
+fn a_bad_moment_or_worker_is_refused_before_anything_runs() {
+    for (name, args, says) in [
+        ("ctrl-c.sh", &["--at", "soon"][..], "--at takes seconds"),
+        ("kill-worker.sh", &["--worker", "x"], "--worker takes a worker's number"),
+        ("kill-worker.sh", &["--worker", "99"], "the program runs 4 worker(s)"),
+        ("kill-worker.sh", &["--worker", "5", "--", "--workers", "4"], "pick one from 1 to 4"),
+    ] {
+        let output = crate::util::script(name).args(args).output().expect("the script runs");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name} {args:?}: {said}");
+        assert!(said.contains(says), "{name} {args:?}: {said}");
+        assert!(!said.contains(">>> started"), "{name} {args:?} started the program: {said}");
+    }
+}
+
+/// A Ctrl+C at the script while it gives the workers of a killed parent a
+/// moment to leave: the wait ends, the report does not.
+#[test]
+fn ctrl_c_at_a_script_in_its_last_wait_still_gets_the_report() {
+    let mut command = crate::util::script("kill-parent.sh");
+    command.args(["--", "--time-scale", "0.05"]);
+    let mut script = Program::start_command_on_terminal(command);
+    script.wait_for(">>> SIGKILL to the parent");
+    script.press_ctrl_c();
+    let run = script.finish();
+    run.assert_in_order(&[
+        "SIGINT at the script",
+        "exit code 137",
+        "no process of the run is left",
+        "the run",
+    ]);
 }

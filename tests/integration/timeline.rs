@@ -136,3 +136,35 @@ fn a_hostile_log_reaches_the_page_only_as_text() {
         assert!(page.contains("bytes \u{FFFD}\u{FFFD} here"), "{args:?}: lossy UTF-8 from stdin");
     }
 }
+
+#[test]
+fn a_ctrl_c_at_a_pipe_into_timeline_still_draws_what_arrived() {
+    // `complex 2>&1 | timeline - -o PAGE` at a terminal: Ctrl+C reaches
+    // both. The program stops gracefully and closes the pipe; timeline must
+    // outlive that Ctrl+C and draw the run.
+    let folder = std::env::temp_dir().join(format!("graceful-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let page = folder.join("run.html");
+    let pipeline =
+        format!("'{COMPLEX}' --time-scale 0.05 2>&1 | '{TIMELINE}' - -o '{}'", page.display());
+    let mut command = Command::new("bash");
+    command.args(["-c", &pipeline]);
+    let mut shell = Program::start_command_on_terminal(command);
+    // The log goes into the pipe, not to us: give the run stage time to come.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    shell.press_ctrl_c();
+    let _ = shell.finish();
+    let drawn = std::fs::read_to_string(&page).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(drawn.contains("signal #1: Ctrl+C (SIGINT)"), "no page, or no Ctrl+C on it");
+    assert!(drawn.contains("main: end"), "the page has the run to its end");
+}
+
+#[test]
+fn a_log_too_long_is_drawn_up_to_its_bound_and_says_so() {
+    let line = "2026-11-25T10:00:00.000Z | main | main | complex | DEBUG | a line of a long log\n";
+    let log = line.repeat((33 << 20) / line.len());
+    let (code, _, said) = timeline(&["-", "-o", "/dev/null"], &log);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("drawing its first 32 MiB"), "{said}");
+}

@@ -624,6 +624,18 @@ fn a_test_that_fails_half_way_leaves_nothing_running() {
     assert!(left.is_empty(), "left: {left:?}");
 }
 
+/// A try-it script from `scripts/`, set to run the binaries this test run
+/// built and to keep its logs apart from a learner's `target/try-it`.
+pub fn script(name: &str) -> Command {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::new(root.join("scripts").join(name));
+    let bin_dir =
+        std::path::Path::new(env!("CARGO_BIN_EXE_complex")).parent().map(|dir| dir.to_owned());
+    command.env("GRACEFUL_BIN_DIR", bin_dir.unwrap_or_default());
+    command.env("GRACEFUL_TRY_IT_DIR", std::env::temp_dir().join("graceful-try-it-tests"));
+    command
+}
+
 /// A pipe whose buffer is already full: the next write to it blocks until
 /// someone reads. (read end, write end)
 pub fn full_pipe() -> (File, File) {
