@@ -152,6 +152,9 @@ fn ctrl_c_at_a_script_in_its_last_wait_still_gets_the_report() {
     command.args(["--", "--time-scale", "0.05"]);
     let mut script = Program::start_command_on_terminal(command);
     script.wait_for(">>> SIGKILL to the parent");
+    // The workers leave at once; the script then waits 2 s for stragglers.
+    script.wait_for("the parent is gone");
+    std::thread::sleep(std::time::Duration::from_millis(500));
     script.press_ctrl_c();
     let run = script.finish();
     run.assert_in_order(&[
