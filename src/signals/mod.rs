@@ -368,6 +368,21 @@ mod tests {
     }
 
     #[test]
+    fn the_stage_follows_the_shields_and_a_dropped_shield_lowers_too() {
+        let signals = hub();
+        assert_eq!(signals.stage(), Stage::Starting);
+        let start = signals.shield(Stage::Starting);
+        drop(signals.shield(Stage::Stopping));
+        assert_eq!(signals.stage(), Stage::Starting, "an inner shield changed the stage");
+        drop(start);
+        assert_eq!(signals.stage(), Stage::Running, "a dropped start shield ends the start");
+        let stop = signals.shield(Stage::Stopping);
+        assert_eq!(signals.stage(), Stage::Stopping);
+        assert_eq!(stop.release(), Ok(()));
+        assert_eq!(signals.stage(), Stage::Done);
+    }
+
+    #[test]
     fn only_a_ctrl_c_is_remembered_as_one() {
         let signals = hub();
         signals.on_signal(Signal::Terminate);
