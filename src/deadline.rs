@@ -143,3 +143,19 @@ fn claim() {
 fn kill_and_reap_children() {
     each_list(|children| children.kill_and_reap());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_the_exit_is_claimed_a_second_claimant_waits_for_ever() {
+        claim_exit();
+        let second = thread::spawn(claim_exit);
+        // Parked for good: the first claimant ends the process. Looked at
+        // after a while, in which a second claimant that went on (to end
+        // the process with a code of its own) would long have returned.
+        thread::sleep(Duration::from_millis(200));
+        assert!(!second.is_finished(), "two threads went on to end the process");
+    }
+}
