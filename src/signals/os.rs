@@ -2,11 +2,11 @@
 //! (OS plumbing: skip it on a first reading. One call sets it up,
 //! [`hand_signals_to`].)
 //!
-//! `ctrlc` hears Ctrl+C on every platform (the console event on Windows);
-//! on Unix, `signal-hook` hears SIGTERM and SIGHUP, which `ctrlc` cannot
-//! tell apart. Each wakes a thread of its own (`ctrl-c`, `signals`), which
-//! hands the signal on. Before that, the process is made ready for the
-//! places it is started from:
+//! `ctrlc` hears Ctrl+C on every platform (the console event on Windows)
+//! and calls us on a thread of its own, `ctrl-c`; on Unix, `signal-hook`
+//! hears SIGTERM and SIGHUP, which `ctrlc` cannot tell apart, and a thread
+//! of ours, `signals`, reads them from it. Before that, the process is made
+//! ready for the places it is started from:
 //!
 //! * a signal the parent left **ignored** stays ignored, as the shell
 //!   convention and CPython have it (`nohup` ignores SIGHUP, a script's
@@ -19,7 +19,9 @@
 //!   the log fails (and is counted) instead of killing the program.
 //!
 //! The log is not set up yet at that point, so what was found is said later,
-//! by [`say_what_was_inherited`], at the start of the run.
+//! by [`say_what_was_inherited`], at the start of the run. And at the very
+//! end, [`die_of_sigint`] ends a run that Ctrl+C began the way Ctrl+C would
+//! have, except where the kernel will not let it: a container's PID 1.
 //!
 //! Two rules sit in front of every deliverer, the hub's and a worker's
 //! alike: closing a terminal is **one** event however many SIGHUPs it sends
