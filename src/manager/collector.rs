@@ -24,12 +24,9 @@ pub(super) fn run(shared: &Shared, worker: usize, stdout: ChildStdout, child: &S
     let name = worker_name(worker);
     let mut last_words = None;
     for line in BufReader::new(stdout).lines() {
-        let line = match line {
-            Ok(line) => line,
-            Err(cause) => {
-                warn!("{name}: cannot read its reports ({cause})");
-                break;
-            }
+        let Ok(line) = line.inspect_err(|cause| warn!("{name}: cannot read its reports ({cause})"))
+        else {
+            break;
         };
         match protocol::parse::<Report>(&line) {
             // The worker's last words before it exits on an error or a

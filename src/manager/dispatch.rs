@@ -211,8 +211,7 @@ pub(crate) fn worker_name(id: usize) -> String {
 
 /// `worker-1, worker-3`: the workers in `ids`, in order.
 pub(super) fn names(ids: &HashSet<usize>) -> String {
-    let mut sorted: Vec<usize> = ids.iter().copied().collect();
-    sorted.sort_unstable();
+    let sorted: std::collections::BTreeSet<usize> = ids.iter().copied().collect();
     sorted.into_iter().map(worker_name).collect::<Vec<_>>().join(", ")
 }
 

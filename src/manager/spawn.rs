@@ -78,8 +78,3 @@ fn prepare_child(command: &mut Command) {
     const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
     command.creation_flags(CREATE_NEW_PROCESS_GROUP);
 }
-
-#[cfg(not(any(unix, windows)))]
-fn prepare_child(_command: &mut Command) {
-    // No terminal signals to guard against on other targets.
-}

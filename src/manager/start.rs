@@ -74,8 +74,7 @@ impl MultiProcessManager {
                 true => (BOOTSTRAP_TIMEOUT, "bootstrap", &bootstrapped),
                 false => (START_TIMEOUT, "start", &started),
             };
-            let event = self.events.recv_deadline(began + limit);
-            match event {
+            match self.events.recv_deadline(began + limit) {
                 Ok(Event::Bootstrapped { worker, pid }) => {
                     debug!("manager: {} bootstrapped (pid {pid})", worker_name(worker));
                     bootstrapped.insert(worker);
