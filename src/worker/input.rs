@@ -65,12 +65,13 @@ pub(super) fn read_bounded_line(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io::BufReader;
 
     use super::*;
 
-    fn lines(commands: &[Command]) -> Vec<u8> {
+    /// `commands` as the parent writes them.
+    pub(in crate::worker) fn lines(commands: &[Command]) -> Vec<u8> {
         let mut bytes = Vec::new();
         for command in commands {
             protocol::send(&mut bytes, command).unwrap();

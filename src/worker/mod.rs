@@ -257,15 +257,8 @@ impl Inbox {
 
 #[cfg(test)]
 mod tests {
+    use super::input::tests::lines;
     use super::*;
-
-    fn lines(commands: &[Command]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for command in commands {
-            protocol::send(&mut bytes, command).unwrap();
-        }
-        bytes
-    }
 
     fn reports(bytes: &[u8]) -> Vec<Report> {
         String::from_utf8_lossy(bytes).lines().map(|line| protocol::parse(line).unwrap()).collect()

@@ -13,6 +13,11 @@ const TIMELINE: &str = env!("CARGO_BIN_EXE_timeline");
 /// Runs `timeline ARGS` with `input` on stdin; its exit code, stdout and
 /// stderr.
 fn timeline(args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    timeline_bytes(args, input.as_bytes())
+}
+
+/// [`timeline`], for input that need not be UTF-8.
+fn timeline_bytes(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
     let mut child = Command::new(TIMELINE)
         .args(args)
         .stdin(Stdio::piped())
@@ -21,7 +26,7 @@ fn timeline(args: &[&str], input: &str) -> (Option<i32>, String, String) {
         .spawn()
         .expect("start timeline");
     let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(input.as_bytes()).expect("feed timeline");
+    stdin.write_all(input).expect("feed timeline");
     drop(stdin);
     let output = child.wait_with_output().expect("timeline's output");
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
@@ -115,18 +120,8 @@ fn a_hostile_log_reaches_the_page_only_as_text() {
         b"2026-11-25T10:00:00.500Z | main | main | simple | INFO  | bytes \xff\xfe here\n",
     );
     for args in [&["-", "-o", "/dev/stdout"][..], &["-", "--svg", "-o", "/dev/stdout"]] {
-        let mut child = Command::new(TIMELINE)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start timeline");
-        child.stdin.take().expect("piped").write_all(&log).expect("feed timeline");
-        let output = child.wait_with_output().expect("timeline's output");
-        let page = String::from_utf8_lossy(&output.stdout);
-        let said = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {said}");
+        let (code, page, said) = timeline_bytes(args, &log);
+        assert_eq!(code, Some(0), "{args:?}: {said}");
         for raw in ["<script", "<img", "<svg onload"] {
             assert!(!page.contains(raw), "{args:?}: {raw:?} reached the page unescaped");
         }
