@@ -161,8 +161,10 @@ fn take_over_inherited() -> Inherited {
     use nix::sys::signal::{signal, SigHandler, SigSet, Signal::*};
     // SAFETY: SIG_IGN is no handler; no code of ours runs on SIGXFSZ.
     let _ = unsafe { signal(SIGXFSZ, SigHandler::SigIgn) };
+    let number_of = |number| nix::sys::signal::Signal::try_from(number).ok();
     let blocked = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
-    let ours: SigSet = [SIGINT, SIGTERM, SIGHUP, SIGCONT].into_iter().collect();
+    // Every signal we listen for, from the one table (and SIGCONT).
+    let ours: SigSet = TERMINATION.iter().filter_map(|t| number_of(t.1)).chain([SIGCONT]).collect();
     let _ = ours.thread_unblock();
     let mut inherited = Inherited::default();
     for (signal, number) in TERMINATION {
@@ -172,7 +174,7 @@ fn take_over_inherited() -> Inherited {
         let read = unsafe { libc::sigaction(number, std::ptr::null(), old.as_mut_ptr()) };
         if read == 0 && unsafe { old.assume_init() }.sa_sigaction == libc::SIG_IGN {
             inherited.ignored.push(signal);
-        } else if nix::sys::signal::Signal::try_from(number).is_ok_and(|n| blocked.contains(n)) {
+        } else if number_of(number).is_some_and(|n| blocked.contains(n)) {
             inherited.unblocked.push(signal);
         }
     }
