@@ -1,5 +1,5 @@
-//! The benchmark: prints the figures quoted in the README's performance
-//! section. Not a test: it asserts nothing, it measures.
+//! The benchmark: prints the figures quoted in `docs/performance.md`
+//! (the performance chapter). Not a test: it asserts nothing, it measures.
 //!
 //!     cargo bench --bench figures
 //!     cargo bench --bench figures -- --manager-only   # the first rows, 1 minute

@@ -1,5 +1,7 @@
-//! The README cannot go stale: its code excerpts must still be in the
-//! source, and its log excerpts must still be what the programs print.
+//! The README and its chapters under `docs/` cannot go stale: their code
+//! excerpts must still be in the source, and their log excerpts must still
+//! be what the programs print. (`docs/contributing.md` says how to write
+//! one.)
 //!
 //! * A ```` ```rust ```` block follows a line naming its file
 //!   (``From `src/lifecycle.rs`:``); the block must appear in that file,
@@ -37,16 +39,44 @@ fn readme() -> String {
     std::fs::read_to_string(path).expect("README.md is readable")
 }
 
-/// A fenced block of the README: its language, its lines, and the
-/// non-empty line just before it.
+/// The pages whose excerpts are checked: the README, then every chapter
+/// under `docs/`, each as its name (`docs/hardening.md`) and its text.
+fn pages() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/ is readable")
+        .map(|entry| entry.expect("a docs/ entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    names.sort();
+    names.insert(0, "README.md".to_owned());
+    names
+        .into_iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(root.join(&name))
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            (name, text)
+        })
+        .collect()
+}
+
+/// Every fenced block of every page.
+fn all_blocks() -> Vec<Block> {
+    pages().iter().flat_map(|(name, text)| blocks(name, text)).collect()
+}
+
+/// A fenced block of a page: its language, its lines, the non-empty line
+/// just before it, and where it is (`docs/hardening.md line 12`).
 struct Block {
     language: String,
     lines: Vec<String>,
     before: String,
     line_number: usize,
+    at: String,
 }
 
-fn blocks(text: &str) -> Vec<Block> {
+fn blocks(page: &str, text: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut lines = text.lines().enumerate();
     let mut before = String::new();
@@ -63,6 +93,7 @@ fn blocks(text: &str) -> Vec<Block> {
                 lines: body,
                 before: before.clone(),
                 line_number: number + 1,
+                at: format!("{page} line {}", number + 1),
             });
         } else if !line.trim().is_empty() {
             before = line.to_owned();
@@ -80,24 +111,24 @@ fn every_rust_excerpt_is_still_in_its_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
     let mut stale = Vec::new();
-    for block in blocks(&readme()).into_iter().filter(|b| b.language == "rust") {
+    for block in all_blocks().into_iter().filter(|b| b.language == "rust") {
         let file = block
             .before
             .strip_prefix("From `")
             .and_then(|rest| rest.split('`').next())
             .unwrap_or_else(|| {
                 panic!(
-                    "README line {}: a rust block must follow \"From `FILE`:\", not {:?}",
-                    block.line_number, block.before
+                    "{}: a rust block must follow \"From `FILE`:\", not {:?}",
+                    block.at, block.before
                 )
             });
         let source = std::fs::read_to_string(root.join(file))
-            .unwrap_or_else(|error| panic!("README line {}: {file}: {error}", block.line_number));
+            .unwrap_or_else(|error| panic!("{}: {file}: {error}", block.at));
         let excerpt = squeeze(&block.lines.join("\n"));
         if !squeeze(&source).contains(&excerpt) {
             stale.push(format!(
-                "README line {}: this excerpt is no longer in {file}:\n{}",
-                block.line_number,
+                "{}: this excerpt is no longer in {file}:\n{}",
+                block.at,
                 block.lines.join("\n")
             ));
         }
@@ -300,10 +331,9 @@ fn find_run(log: &[String], from: usize, run: &[String]) -> Option<usize> {
 
 #[test]
 fn every_log_excerpt_matches_a_fresh_run() {
-    let text = readme();
     let mut checked = 0;
     let mut stale = Vec::new();
-    for block in blocks(&text).into_iter().filter(|b| b.language == "text") {
+    for block in all_blocks().into_iter().filter(|b| b.language == "text") {
         if !block.before.starts_with("<!-- check:") {
             continue;
         }
@@ -316,8 +346,8 @@ fn every_log_excerpt_matches_a_fresh_run() {
         };
         if !status_ok {
             stale.push(format!(
-                "README line {}: {check:?}\nexit status {:?}; log:\n{}",
-                block.line_number,
+                "{}: {check:?}\nexit status {:?}; log:\n{}",
+                block.at,
                 run.status,
                 run.log.join("\n")
             ));
@@ -329,9 +359,9 @@ fn every_log_excerpt_matches_a_fresh_run() {
                 Some(end) => from = end,
                 None => {
                     stale.push(format!(
-                        "README line {}: {check:?}\nthese lines are not consecutive in the log, \
+                        "{}: {check:?}\nthese lines are not consecutive in the log, \
                          or not in this order (put a `...` line where lines are left out):\n{}\nlog:\n{}",
-                        block.line_number,
+                        block.at,
                         run_of_lines.join("\n"),
                         run.log.join("\n")
                     ));
@@ -358,13 +388,18 @@ fn every_log_excerpt_matches_a_fresh_run() {
 /// keeps its wildcards and takes only the new timestamp and target. A run
 /// that is not found any more is reported and left for a person to edit.
 #[test]
-#[ignore = "rewrites README.md; run it by hand after changing what the programs log"]
+#[ignore = "rewrites the README and its chapters; run it by hand after changing what the programs log"]
 fn regenerate_log_excerpts() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let text = readme();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut not_found = Vec::new();
-    for block in blocks(&text).into_iter().filter(|b| b.language == "text") {
+    for (name, text) in pages() {
+        regenerate_the_excerpts_of(&name, &text, &mut not_found);
+    }
+    assert!(not_found.is_empty(), "{}", not_found.join("\n\n"));
+}
+
+fn regenerate_the_excerpts_of(name: &str, text: &str, not_found: &mut Vec<String>) {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for block in blocks(name, text).into_iter().filter(|b| b.language == "text") {
         if !block.before.starts_with("<!-- check:") {
             continue;
         }
@@ -397,7 +432,7 @@ fn regenerate_log_excerpts() {
                     from = end;
                 }
                 None => not_found.push(format!(
-                    "README line {}: not found in a real-speed run:\n{}\nlog:\n{}",
+                    "{name} line {}: not found in a real-speed run:\n{}\nlog:\n{}",
                     block.line_number + index + 1,
                     block.lines[index..index + length].join("\n"),
                     run.log.join("\n")
@@ -406,8 +441,8 @@ fn regenerate_log_excerpts() {
             index += length;
         }
     }
-    std::fs::write(&path, lines.join("\n") + "\n").expect("README.md is writable");
-    assert!(not_found.is_empty(), "{}", not_found.join("\n\n"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("the page is writable");
 }
 
 /// A line as the regeneration compares it: normalized, without its target
@@ -576,4 +611,30 @@ fn the_picture_is_the_timeline_of_a_ctrl_c_during_complex() {
         assert!(svg.contains(needle), "no {needle:?} in {PICTURE}");
     }
     assert!(readme().contains(&format!("]({PICTURE})")), "the README shows {PICTURE}");
+}
+
+/// The README is the lesson a learner reads in one sitting; depth goes into
+/// the chapters under `docs/`, each of which the README links, and each
+/// link of a page to a page of the project leads somewhere.
+#[test]
+fn the_readme_stays_a_lesson_and_links_every_chapter() {
+    let readme = readme();
+    let lines = readme.lines().count();
+    assert!(lines <= 700, "README.md has {lines} lines; move depth into a chapter under docs/");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, text) in pages() {
+        if name != "README.md" {
+            assert!(readme.contains(&format!("]({name})")), "the README does not link {name}");
+        }
+        let folder = root.join(&name).parent().expect("a page is in a folder").to_owned();
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            if target.starts_with("http") {
+                continue;
+            }
+            let file = target.split('#').next().unwrap_or_default();
+            if !file.is_empty() {
+                assert!(folder.join(file).exists(), "{name} links {target}, which does not exist");
+            }
+        }
+    }
 }
