@@ -1,6 +1,7 @@
 //! Placing the run on the page: a lane per process and thread, a time axis
 //! in milliseconds, the stages as bands, the signals as lines across every
-//! lane, the workers' lives as bars, and a mark for every line.
+//! lane, the workers' lives as bars, a mark for every line, and the main
+//! thread's own steps as numbers under the lanes, listed in full below.
 //!
 //! A long log has more lines than a lane has pixels: the lines of a lane
 //! that fall in the same pixel column share one mark, which says how many
@@ -21,11 +22,17 @@ pub const PLOT: f64 = 1100.0;
 pub const TOP: f64 = 64.0;
 /// Pixels a lane is high.
 pub const LANE: f64 = 16.0;
-/// Pixels between the last lane and the bottom: room for the milestones,
-/// the main thread's own INFO lines, written at a slant.
-pub const BOTTOM: f64 = 130.0;
-/// At most this many milestones are written out.
+/// Pixels under the last lane for the milestones' numbers.
+pub const NUMBERS: f64 = 24.0;
+/// Pixels a line of the milestones' list is high.
+pub const LIST_LINE: f64 = 14.0;
+/// Milestones closer than this many pixels share a number (a number is
+/// about this wide, so numbers never overlap).
+pub const NUMBER_WIDTH: f64 = 18.0;
+/// At most this many of the main thread's lines become milestones.
 pub const MILESTONES: usize = 60;
+/// Past this many milestones, the list has two columns.
+pub const ONE_COLUMN: usize = 10;
 
 /// One mark: one line, or all the lines of a lane in one pixel column.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +62,24 @@ pub struct Picture {
     pub ticks: Vec<Tick>,
     /// The time axis: a label (milliseconds) every so many pixels.
     pub axis: Vec<(f64, f64)>,
-    /// The milestones: the main thread's INFO lines (entries), which tell
-    /// the run's story: what started and stopped, in what order.
-    pub milestones: Vec<usize>,
+    /// The milestones: the main thread's INFO lines, which tell the run's
+    /// story (what started and stopped, in what order), numbered in order.
+    pub milestones: Vec<Milestone>,
+    /// Where the lanes end and the milestones' numbers begin.
+    pub lanes_bottom: f64,
+    /// How many columns the milestones' list has.
+    pub list_columns: usize,
+}
+
+/// A number under the lanes, and a line of the list below them: one of the
+/// main thread's own INFO lines, with those that came too soon after it to
+/// have a number of their own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    /// Where its number stands.
+    pub x: f64,
+    /// Its lines (indices into the run's entries), the first one first.
+    pub entries: Vec<usize>,
 }
 
 impl Picture {
@@ -85,18 +107,27 @@ impl Picture {
             .take_while(|at| *at <= run.span)
             .map(|at| (x(at, scale), at))
             .collect();
-        let milestones = run
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, entry)| entry.lane == 0 && entry.level <= Level::Info)
-            .map(|(index, _)| index)
-            .take(MILESTONES)
-            .collect();
+        let mut milestones: Vec<Milestone> = Vec::new();
+        let steps = run.entries.iter().enumerate().filter(|(_, entry)| {
+            let lane = &run.lanes[entry.lane];
+            lane.process == "main" && lane.thread == "main" && entry.level <= Level::Info
+        });
+        for (index, entry) in steps.take(MILESTONES) {
+            let x = x(entry.at, scale);
+            match milestones.last_mut() {
+                Some(last) if x - last.x < NUMBER_WIDTH => last.entries.push(index),
+                _ => milestones.push(Milestone { x, entries: vec![index] }),
+            }
+        }
+        let list_columns = if milestones.len() > ONE_COLUMN { 2 } else { 1 };
+        let list_lines = milestones.len().div_ceil(list_columns);
+        let lanes_bottom = TOP + LANE * run.lanes.len() as f64;
         Picture {
             milestones,
+            lanes_bottom,
+            list_columns,
             width: NAMES + PLOT + 20.0,
-            height: TOP + LANE * run.lanes.len() as f64 + BOTTOM,
+            height: lanes_bottom + NUMBERS + LIST_LINE * list_lines as f64 + 10.0,
             scale,
             ticks: columns.into_values().collect(),
             axis,
@@ -154,7 +185,7 @@ mod tests {
         assert_eq!(picture.ticks.len(), 20);
         assert!(picture.ticks.iter().all(|tick| tick.lines == 1));
         assert_eq!(picture.x(run.span), NAMES + PLOT);
-        assert_eq!(picture.height, TOP + 2.0 * LANE + BOTTOM);
+        assert_eq!(picture.lanes_bottom, TOP + 2.0 * LANE);
     }
 
     #[test]
@@ -163,6 +194,22 @@ mod tests {
         let picture = Picture::of(&run);
         assert!(picture.ticks.len() <= 3 * (PLOT as usize + 1), "{}", picture.ticks.len());
         assert_eq!(picture.ticks.iter().map(|tick| tick.lines).sum::<usize>(), 5000);
+    }
+
+    #[test]
+    fn close_milestones_share_a_number_and_numbers_never_overlap() {
+        // The main thread's lines: three at once, then one far later.
+        let log = [0, 0, 1, 900]
+            .iter()
+            .map(|ms| format!("2026-11-25T10:00:00.{ms:03}Z | main | main | m | INFO  | at {ms}\n"))
+            .collect::<String>();
+        let run = Run::read(&log).unwrap();
+        let picture = Picture::of(&run);
+        let shared: Vec<Vec<usize>> =
+            picture.milestones.iter().map(|m| m.entries.clone()).collect();
+        assert_eq!(shared, [vec![0, 1, 2], vec![3]]);
+        assert!(picture.milestones.windows(2).all(|w| w[1].x - w[0].x >= NUMBER_WIDTH));
+        assert_eq!(picture.height, picture.lanes_bottom + NUMBERS + 2.0 * LIST_LINE + 10.0);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::layout::{Picture, BOTTOM, LANE, NAMES, TOP};
+use super::layout::{Picture, LANE, LIST_LINE, NAMES, NUMBERS, PLOT, TOP};
 use log::Level;
 
 use super::parse::Run;
@@ -24,12 +24,14 @@ svg.timeline { font: 11px sans-serif; background: #fff; }
 .lane-name { text-anchor: end; fill: #333; } .process-line { stroke: #bbb; }
 .stripe { fill: #f5f5f5; }
 .life { fill: #b8c7e0; }
-.call { stroke: #9fb3d1; stroke-width: 0.6; }
+.call { stroke: #1f5fd1; stroke-width: 1; stroke-opacity: 0.7; }
+.killed { stroke: #d0021b; stroke-width: 2; } .killed-label { fill: #d0021b; font-weight: bold; }
 .tick { fill: #9a9a9a; } .tick.info { fill: #3b8a3b; }
 .tick.warn { fill: #e09b00; } .tick.error { fill: #d0021b; }
 .signal { stroke: #7a1fa2; stroke-width: 1.5; } .signal-label { fill: #7a1fa2; font-weight: bold; }
 .axis { stroke: #999; } .axis-label { fill: #666; text-anchor: middle; }
-.milestone { fill: #2f6b2f; font-size: 10px; }
+.milestone-tick { stroke: #2f6b2f; } .milestone-number { fill: #2f6b2f; font-weight: bold; text-anchor: middle; }
+.milestone { fill: #2f6b2f; } .milestone tspan { font-weight: bold; }
 ";
 
 const PAGE_STYLE: &str = "
@@ -66,8 +68,10 @@ pub fn html(picture: &Picture, run: &Run, title: &str) -> String {
     page += "<p class=\"legend\"><span>shaded: the stages (start and stop are shielded)</span>\
              <span style=\"color:#7a1fa2\">purple: a signal</span><span style=\"color:#3b8a3b\">green: INFO</span>\
              <span style=\"color:#9a9a9a\">grey: DEBUG</span><span style=\"color:#e09b00\">amber: WARN</span>\
-             <span style=\"color:#d0021b\">red: ERROR</span><span style=\"color:#7f95bd\">blue bar: a worker's life; \
-             blue line: a call, from its caller to the worker that took it</span></p>\n";
+             <span style=\"color:#d0021b\">red: ERROR; a red cross: a worker killed by a signal</span>\
+             <span style=\"color:#1f5fd1\">blue bar: a worker's life; blue line: a call, from its caller to the worker \
+             that took it</span><span style=\"color:#2f6b2f\">numbers: the main thread's steps, listed under the \
+             picture</span></p>\n";
     page += &svg(picture, run, false);
     page += "\n<h2>The log</h2>\n<ol class=\"log\">\n";
     let listed = listed(picture, run);
@@ -110,16 +114,24 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
             "<style>{STYLE}</style><rect width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>"
         );
     }
-    let bottom = height - BOTTOM;
+    let bottom = picture.lanes_bottom;
     // The stages, behind everything.
     for stage in &run.stages {
         let (x0, x1) =
             (picture.x(stage.from), picture.x(stage.to).max(picture.x(stage.from) + 1.0));
         let shielded = if stage.name == "run" { "" } else { " (shielded)" };
+        // A label longer than its band would run into the next one's: the
+        // long one if it fits (about 7 pixels a character), else the name,
+        // else none (the band still says what it is under the pointer).
+        let full = format!("{}{shielded}", stage.name);
+        let label = [full.as_str(), stage.name, ""]
+            .into_iter()
+            .find(|label| label.len() as f64 * 7.0 + 6.0 <= x1 - x0)
+            .unwrap_or("");
         let _ = write!(
             svg,
-            "<rect class=\"band-{name}\" x=\"{x0}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"/>\
-             <text class=\"band-label\" x=\"{tx}\" y=\"{ty}\">{name}{shielded}</text>",
+            "<rect class=\"band-{name}\" x=\"{x0}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"><title>{full}</title></rect>\
+             <text class=\"band-label\" x=\"{tx}\" y=\"{ty}\">{label}</text>",
             name = stage.name,
             y = TOP - 6.0,
             w = x1 - x0,
@@ -212,34 +224,72 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
         );
         link(&mut svg, standalone, line.number, &drawn);
     }
-    // The milestones, under the lanes, at a slant so that close ones fit;
-    // those closer than a line's height share the first one's label.
-    let mut clusters: Vec<(usize, usize)> = Vec::new();
-    for &index in &picture.milestones {
-        match clusters.last_mut() {
-            Some((first, more))
-                if picture.x(run.entries[index].at) - picture.x(run.entries[*first].at) < 12.0 =>
-            {
-                *more += 1
-            }
-            _ => clusters.push((index, 0)),
-        }
-    }
-    for (index, more) in clusters {
-        let entry = &run.entries[index];
-        let (x, y) = (picture.x(entry.at) + 2.0, bottom + 8.0);
-        let mut message: String = entry.message().chars().take(36).collect();
-        if more > 0 {
-            message += &format!(" (+{more})");
-        }
-        // Near the right edge the label leans the other way, to stay in.
-        let (anchor, angle) = if x > NAMES + 850.0 { ("end", -40) } else { ("start", 40) };
-        let text = format!(
-            "<text class=\"milestone\" x=\"{x}\" y=\"{y}\" text-anchor=\"{anchor}\" \
-             transform=\"rotate({angle} {x} {y})\">{}</text>",
-            escape(&message)
+    // The milestones: a number under the lanes where each happened, and
+    // the list of what they are below, so that no label ever covers another.
+    let per_column = picture.milestones.len().div_ceil(picture.list_columns.max(1));
+    let (column_width, column_chars) = match picture.list_columns {
+        1 => (width, 190),
+        _ => (width / 2.0, 100),
+    };
+    for (index, milestone) in picture.milestones.iter().enumerate() {
+        let number = index + 1;
+        let first = &run.entries[milestone.entries[0]];
+        let x = milestone.x + 1.0;
+        let drawn = format!(
+            "<g><title>{}</title><line class=\"milestone-tick\" x1=\"{x}\" x2=\"{x}\" y1=\"{bottom}\" y2=\"{}\"/>\
+             <text class=\"milestone-number\" x=\"{x}\" y=\"{}\">{number}</text></g>",
+            escape(first.message()),
+            bottom + 5.0,
+            bottom + 16.0
         );
-        link(&mut svg, standalone, entry.number, &text);
+        link(&mut svg, standalone, first.number, &drawn);
+        let said: Vec<&str> =
+            milestone.entries.iter().map(|&entry| run.entries[entry].message()).collect();
+        let mut line = said.join("; ");
+        if line.chars().count() > column_chars {
+            line = line.chars().take(column_chars - 1).collect::<String>() + "\u{2026}";
+        }
+        let (column, row) = (index / per_column.max(1), index % per_column.max(1));
+        let drawn = format!(
+            "<text class=\"milestone\" x=\"{}\" y=\"{}\"><tspan>{number}.</tspan> {:.0} ms: {}</text>",
+            10.0 + column as f64 * column_width,
+            bottom + NUMBERS + LIST_LINE * (row + 1) as f64 - 3.0,
+            first.at,
+            escape(&line)
+        );
+        link(&mut svg, standalone, first.number, &drawn);
+    }
+    // A worker killed by a signal: a cross where its life ended, and the
+    // cause its collector gave.
+    for life in run.lives.iter().filter(|life| life.killed.is_some()) {
+        let (Some(lane), Some(cause)) =
+            (run.lanes.iter().position(|lane| lane.process == life.worker), &life.killed)
+        else {
+            continue;
+        };
+        let (x, y) = (picture.x(life.to) + 1.0, picture.y(lane) + LANE / 2.0);
+        // After its death the lane is empty: the label goes there, unless
+        // the edge is too near.
+        let (label_x, anchor) =
+            if x > NAMES + PLOT - 200.0 { (x - 8.0, "end") } else { (x + 8.0, "start") };
+        let _ = write!(
+            svg,
+            "<g><title>{worker} was killed: {cause}</title>\
+             <line class=\"killed\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\
+             <line class=\"killed\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\
+             <text class=\"killed-label\" x=\"{label_x}\" y=\"{}\" text-anchor=\"{anchor}\">killed: {cause}</text></g>",
+            x - 5.0,
+            y - 5.0,
+            x + 5.0,
+            y + 5.0,
+            x - 5.0,
+            y + 5.0,
+            x + 5.0,
+            y - 5.0,
+            y + 4.0,
+            worker = escape(&life.worker),
+            cause = escape(cause),
+        );
     }
     // The time axis, in milliseconds from the earliest line.
     let axis_y = TOP - 22.0;

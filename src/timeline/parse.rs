@@ -3,7 +3,7 @@
 //! call). Lines that are not log lines (cut in the middle, or anything
 //! else) are kept apart, to be listed, never dropped in silence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use log::Level;
 
@@ -105,6 +105,8 @@ pub struct Life {
     pub from: f64,
     /// Its exit as its collector saw it, or its last line.
     pub to: f64,
+    /// Killed by a signal, as its collector said: `signal: 9 (SIGKILL)`.
+    pub killed: Option<String>,
 }
 
 /// Everything the picture is drawn from.
@@ -160,16 +162,14 @@ impl Run {
             return Err(NothingToDraw::NotALog { lines: text.lines().count() });
         };
         // The main process first, then the workers by number; in each, the
-        // `main` thread first, then the others as they first appear.
-        let mut first_seen: HashMap<&Lane, usize> = HashMap::new();
-        for (index, line) in read.iter().enumerate() {
-            first_seen.entry(&line.2).or_insert(index);
-        }
-        let mut lanes: Vec<(&Lane, usize)> = first_seen.into_iter().collect();
-        lanes.sort_by_key(|(lane, first)| {
-            (process_rank(&lane.process), lane.thread != "main", *first)
+        // threads in one fixed order (see `thread_rank`), so that two
+        // pictures of two runs can be compared lane by lane.
+        let lanes: HashSet<&Lane> = read.iter().map(|line| &line.2).collect();
+        let mut lanes: Vec<Lane> = lanes.into_iter().cloned().collect();
+        lanes.sort_by(|a, b| {
+            (process_rank(&a.process), thread_rank(&a.thread))
+                .cmp(&(process_rank(&b.process), thread_rank(&b.thread)))
         });
-        let lanes: Vec<Lane> = lanes.into_iter().map(|(lane, _)| lane.clone()).collect();
         let lane_of: HashMap<&Lane, usize> =
             lanes.iter().enumerate().map(|(i, l)| (l, i)).collect();
         for (number, time, lane, level, message_at, text) in &read {
@@ -194,6 +194,7 @@ impl Run {
     fn read_meaning(&mut self) {
         let mut stages: HashMap<&'static str, (Option<f64>, Option<f64>)> = HashMap::new();
         let mut lives: HashMap<String, (f64, f64)> = HashMap::new();
+        let mut killed: HashMap<String, String> = HashMap::new();
         let mut calls: HashMap<&str, (Option<usize>, Option<usize>)> = HashMap::new();
         for (index, entry) in self.entries.iter().enumerate() {
             let process = self.lanes[entry.lane].process.as_str();
@@ -220,7 +221,18 @@ impl Run {
                 _ if process.starts_with("worker-") => Some(process),
                 _ => message.split_once(": exited (").map(|(worker, _)| worker).filter(|_| in_main),
             };
-            if let Some(worker) = worker.filter(|worker| worker.starts_with("worker-")) {
+            // The first time the parent says a worker was killed is (about)
+            // when it died: its life ends there.
+            let killed_now = match killed_worker(message).filter(|_| in_main) {
+                Some((worker, status)) if !killed.contains_key(worker) => {
+                    killed.insert(worker.to_owned(), status.to_owned());
+                    Some(worker)
+                }
+                _ => None,
+            };
+            if let Some(worker) =
+                killed_now.or(worker).filter(|worker| worker.starts_with("worker-"))
+            {
                 let life = lives.entry(worker.to_owned()).or_insert((entry.at, entry.at));
                 life.0 = life.0.min(entry.at);
                 life.1 = life.1.max(entry.at);
@@ -239,8 +251,13 @@ impl Run {
                 self.stages.push(StageSpan { name, from: *from, to: to.unwrap_or(last) });
             }
         }
-        let mut lives: Vec<Life> =
-            lives.into_iter().map(|(worker, (from, to))| Life { worker, from, to }).collect();
+        let mut lives: Vec<Life> = lives
+            .into_iter()
+            .map(|(worker, (from, to))| {
+                let killed = killed.remove(&worker);
+                Life { worker, from, to, killed }
+            })
+            .collect();
         lives.sort_by_key(|life| worker_number(&life.worker));
         self.lives = lives;
         let mut calls: Vec<(usize, usize)> =
@@ -285,10 +302,52 @@ fn signal_or_forced_exit(message: &str) -> Option<(String, String)> {
     Some((format!("signal #{label}"), what.join("; ")))
 }
 
+/// `("worker-1", "signal: 9 (SIGKILL)")` in what the parent says of a
+/// worker killed by a signal: its collector's `worker-1: exited (signal: 9
+/// (SIGKILL)) while processing call 7`, or the failure `worker-1 died:
+/// signal: 9 (SIGKILL)` (in `run: end; ...` or `... during start`).
+fn killed_worker(message: &str) -> Option<(&str, &str)> {
+    message.match_indices("worker-").find_map(|(at, _)| {
+        let rest = &message[at..];
+        let name_ends = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))?;
+        let (worker, after) = rest.split_at(name_ends);
+        let status = after.strip_prefix(": exited (").or_else(|| after.strip_prefix(" died: "))?;
+        let status = &status[..=status.find(')')?];
+        status.starts_with("signal: ").then_some((worker, status))
+    })
+}
+
 /// `7` in `call 7: process_number(3)`.
 fn call_id(message: &str) -> Option<&str> {
     let (id, rest) = message.strip_prefix("call ")?.split_once(": ")?;
     (id.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with("process_")).then_some(id)
+}
+
+/// Within a process: `main` (the stages, or a worker's work), the signal
+/// threads, the loops that make calls, the pool that runs them, the
+/// collectors that read the replies, then the rest; numbered threads by
+/// number (`pool-2` before `pool-10`), unknown ones by name.
+fn thread_rank(thread: &str) -> (usize, usize, &str) {
+    const ORDER: [&str; 9] = [
+        "main",
+        "ctrl-c",
+        "signals",
+        "busy-",
+        "updater",
+        "pool-",
+        "collector-",
+        "stop-deadline",
+        "parent-watch",
+    ];
+    let place = ORDER.iter().position(|known| match known.strip_suffix('-') {
+        Some(family) => thread.strip_prefix(family).is_some_and(|n| n.starts_with('-')),
+        None => thread == *known,
+    });
+    let number = thread.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    match place {
+        Some(place) => (place, number, ""),
+        None => (ORDER.len(), 0, thread),
+    }
 }
 
 /// `main` first, then `worker-1`, `worker-2`...
@@ -343,9 +402,9 @@ mod tests {
             lanes,
             [
                 "main / main",
-                "main / pool-1",
                 "main / ctrl-c",
                 "main / busy-1",
+                "main / pool-1",
                 "main / collector-1",
                 "worker-1 / main"
             ]
@@ -356,7 +415,10 @@ mod tests {
         assert_eq!(run.marks.len(), 1);
         assert_eq!(run.marks[0].label, "signal #1: Ctrl+C (SIGINT)");
         assert_eq!(run.marks[0].what, "during start; delayed until start is over");
-        assert_eq!(run.lives, [Life { worker: "worker-1".into(), from: 100.0, to: 500.0 }]);
+        assert_eq!(
+            run.lives,
+            [Life { worker: "worker-1".into(), from: 100.0, to: 500.0, killed: None }]
+        );
         assert_eq!(run.calls, [(7, 8)]);
         assert!(run.complete);
         assert_eq!(run.span, 600.0);
@@ -379,6 +441,55 @@ mod tests {
     fn nothing_to_draw_is_an_error() {
         assert_eq!(Run::read("\n \n").unwrap_err(), NothingToDraw::Empty);
         assert_eq!(Run::read("hello\nworld\n").unwrap_err(), NothingToDraw::NotALog { lines: 2 });
+    }
+
+    #[test]
+    fn lanes_come_in_one_fixed_order_whatever_logged_first() {
+        let log = [
+            "pool-10", "collector-2", "pool-2", "stop-deadline", "busy-1", "odd", "signals",
+            "updater", "main",
+        ]
+        .iter()
+        .map(|thread| format!("2026-11-25T10:00:00.000Z | main | {thread} | m | INFO  | x\n"))
+        .collect::<String>()
+            + "2026-11-25T10:00:00.000Z | worker-10 | main | m | INFO  | x\n"
+            + "2026-11-25T10:00:00.000Z | worker-2 | parent-watch | m | INFO  | x\n"
+            + "2026-11-25T10:00:00.000Z | worker-2 | main | m | INFO  | x\n";
+        let run = Run::read(&log).unwrap();
+        let lanes: Vec<String> =
+            run.lanes.iter().map(|l| format!("{} / {}", l.process, l.thread)).collect();
+        assert_eq!(
+            lanes,
+            [
+                "main / main",
+                "main / signals",
+                "main / busy-1",
+                "main / updater",
+                "main / pool-2",
+                "main / pool-10",
+                "main / collector-2",
+                "main / stop-deadline",
+                "main / odd",
+                "worker-2 / main",
+                "worker-2 / parent-watch",
+                "worker-10 / main",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_worker_killed_by_a_signal_is_known_by_what_its_parent_said() {
+        for said in [
+            "worker-1: exited (signal: 9 (SIGKILL)) while processing call 3",
+            "run: end; worker-1 died: signal: 9 (SIGKILL)",
+            "worker-1 died: signal: 9 (SIGKILL) during start; start runs to its end",
+        ] {
+            let run = Run::read(&LOG.replace("worker-1: exited (exit status: 0)", said)).unwrap();
+            assert_eq!(run.lives[0].killed.as_deref(), Some("signal: 9 (SIGKILL)"), "{said}");
+            assert_eq!(run.lives[0].to, 500.0, "{said}");
+        }
+        assert_eq!(Run::read(LOG).unwrap().lives[0].killed, None, "an exit is not a kill");
+        assert_eq!(killed_worker("worker-2 died: panicked: x; exit status: 7"), None);
     }
 
     #[test]
