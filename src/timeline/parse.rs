@@ -446,8 +446,15 @@ mod tests {
     #[test]
     fn lanes_come_in_one_fixed_order_whatever_logged_first() {
         let log = [
-            "pool-10", "collector-2", "pool-2", "stop-deadline", "busy-1", "odd", "signals",
-            "updater", "main",
+            "pool-10",
+            "collector-2",
+            "pool-2",
+            "stop-deadline",
+            "busy-1",
+            "odd",
+            "signals",
+            "updater",
+            "main",
         ]
         .iter()
         .map(|thread| format!("2026-11-25T10:00:00.000Z | main | {thread} | m | INFO  | x\n"))
