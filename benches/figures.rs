@@ -90,8 +90,18 @@ mod linux {
                 "3 runs of 2 s",
             );
         }
+        let start_floor = start_floor(4, 10);
+        row(
+            "floor: 4 copies of `complex` started at once, each ending as its `main` begins (`--version`)",
+            &format!("{start_floor:.1} ms"),
+            "10 runs",
+        );
         let (start, stop) = manager_start_stop(4, 10);
-        row("manager start, 4 workers", &format!("{start:.1} ms"), "10 runs");
+        row(
+            "manager start, 4 workers",
+            &format!("{start:.1} ms = {:.1} × the floor", start / start_floor),
+            "10 runs",
+        );
         row("manager stop, 4 workers", &format!("{stop:.1} ms"), "10 runs");
         if manager_only {
             let _ = std::fs::remove_file(&log_file);
@@ -203,6 +213,11 @@ mod linux {
         there: usize,
         same_core: f64,
         cross_core: f64,
+        /// The same ping-pong with the reply read by a thread of its own
+        /// that hands it to the waiting thread over a channel: the hop a
+        /// manager call makes through its worker's collector.
+        relayed_same_core: f64,
+        relayed_cross_core: f64,
     }
 
     /// A one-byte ping-pong between this process and a copy of it over two
@@ -216,24 +231,39 @@ mod linux {
             row("pipe ping-pong floor", "needs two usable cores", "");
             return None;
         };
-        let mut floor = Floor { here, there, same_core: 0.0, cross_core: 0.0 };
-        for placement in [Placement::SameCore, Placement::CrossCore] {
-            let (median, p99) = floor.ping_pong(placement, 20_000);
-            row(
-                &format!("floor: pipe ping-pong between two processes, {}", placement.label()),
-                &format!("median {median:.1} µs, p99 {p99:.1} µs"),
-                "20000 round trips",
-            );
-            match placement {
-                Placement::SameCore => floor.same_core = median,
-                Placement::CrossCore => floor.cross_core = median,
+        let mut floor = Floor {
+            here,
+            there,
+            same_core: 0.0,
+            cross_core: 0.0,
+            relayed_same_core: 0.0,
+            relayed_cross_core: 0.0,
+        };
+        for relayed in [false, true] {
+            for placement in [Placement::SameCore, Placement::CrossCore] {
+                let (median, p99) = floor.ping_pong(placement, relayed, 20_000);
+                let how = if relayed { ", the reply through a reader thread" } else { "" };
+                row(
+                    &format!(
+                        "floor: pipe ping-pong between two processes{how}, {}",
+                        placement.label()
+                    ),
+                    &format!("median {median:.1} µs, p99 {p99:.1} µs"),
+                    "20000 round trips",
+                );
+                *match (relayed, placement) {
+                    (false, Placement::SameCore) => &mut floor.same_core,
+                    (false, Placement::CrossCore) => &mut floor.cross_core,
+                    (true, Placement::SameCore) => &mut floor.relayed_same_core,
+                    (true, Placement::CrossCore) => &mut floor.relayed_cross_core,
+                } = median;
             }
         }
         Some(floor)
     }
 
     impl Floor {
-        fn ping_pong(&self, placement: Placement, rounds: usize) -> (f64, f64) {
+        fn ping_pong(&self, placement: Placement, relayed: bool, rounds: usize) -> (f64, f64) {
             use std::io::{Read, Write};
             let mut echo = Command::new(std::env::current_exe().expect("the benchmark's path"))
                 .env(ECHO, "1")
@@ -241,10 +271,21 @@ mod linux {
                 .stdout(Stdio::piped())
                 .spawn()
                 .expect("start the echo process");
-            let (Some(mut to_echo), Some(mut from_echo)) = (echo.stdin.take(), echo.stdout.take())
+            let (Some(mut to_echo), Some(from_echo)) = (echo.stdin.take(), echo.stdout.take())
             else {
                 unreachable!("both ends were asked for as pipes");
             };
+            // The reader thread, when relayed: reads each pong and sends it
+            // on, as a collector sends a reply to its caller.
+            let (pongs, relayed_pong) = crossbeam::channel::bounded(1);
+            let mut from_echo = Some(from_echo);
+            let reader = relayed.then(|| {
+                let mut from = from_echo.take().expect("the pipe, not yet taken");
+                thread::spawn(move || {
+                    let mut byte = [0u8; 1];
+                    while from.read_exact(&mut byte).is_ok() && pongs.send(byte[0]).is_ok() {}
+                })
+            });
             let saved = self.pin_all(std::process::id(), self.here);
             self.pin_all(echo.id(), self.core_for(placement));
             let mut byte = [7u8; 1];
@@ -252,13 +293,19 @@ mod linux {
                 .map(|_| {
                     let began = Instant::now();
                     to_echo.write_all(&byte).expect("ping");
-                    from_echo.read_exact(&mut byte).expect("pong");
+                    match &mut from_echo {
+                        Some(from) => from.read_exact(&mut byte).expect("pong"),
+                        None => byte[0] = relayed_pong.recv().expect("pong"),
+                    }
                     began.elapsed().as_secs_f64() * 1e6
                 })
                 .skip(1000) // warm-up
                 .collect();
             drop(to_echo);
             echo.wait().expect("wait for the echo process");
+            if let Some(reader) = reader {
+                reader.join().expect("the reader thread");
+            }
             restore(&saved);
             times.sort_by(f64::total_cmp);
             (percentile(&times, 0.5), percentile(&times, 0.99))
@@ -298,9 +345,9 @@ mod linux {
                 let (median, p99) = round_trips(&manager, 3000);
                 manager.stop();
                 restore(&saved);
-                let floor = match placement {
-                    Placement::SameCore => self.same_core,
-                    Placement::CrossCore => self.cross_core,
+                let (floor, relayed) = match placement {
+                    Placement::SameCore => (self.same_core, self.relayed_same_core),
+                    Placement::CrossCore => (self.cross_core, self.relayed_cross_core),
                 };
                 row(
                     &format!(
@@ -308,8 +355,9 @@ mod linux {
                         placement.label()
                     ),
                     &format!(
-                        "median {median:.1} µs = {:.1} × the floor, p99 {p99:.1} µs",
-                        median / floor
+                        "median {median:.1} µs = {:.1} × the floor ({:.1} × the floor through a reader thread), p99 {p99:.1} µs",
+                        median / floor,
+                        median / relayed
                     ),
                     "3000 calls",
                 );
@@ -511,6 +559,33 @@ mod linux {
         let rate = calls as f64 / began.elapsed().as_secs_f64();
         manager.stop();
         rate
+    }
+
+    /// Milliseconds to start `copies` processes of `complex` at once and
+    /// see every one of them end, where each ends as soon as its `main` has
+    /// read the command line: what starting the workers costs before any
+    /// of their own work.
+    fn start_floor(copies: usize, runs: usize) -> f64 {
+        let times = (0..runs)
+            .map(|_| {
+                let began = Instant::now();
+                let children: Vec<_> = (0..copies)
+                    .map(|_| {
+                        Command::new(COMPLEX)
+                            .arg("--version")
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .spawn()
+                            .expect("start a copy")
+                    })
+                    .collect();
+                for mut child in children {
+                    child.wait().expect("wait for a copy");
+                }
+                began.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        median_of(times)
     }
 
     fn manager_start_stop(workers: usize, runs: usize) -> (f64, f64) {
