@@ -39,20 +39,9 @@
 //! writer never lets time go backwards (two threads can take their
 //! timestamps in one order and queue their lines in the other; a wall clock
 //! stepped back by NTP does the same): a line older than the one before it
-//! shows the earlier line's time. Lines reach stderr whole: one `write`
-//! carries one line or several, never a part of one, and at most
-//! [`MAX_WRITE`] bytes, so lines of different processes never interleave
-//! mid-line (writes of up to 4 KiB to a pipe are atomic).
-//!
-//! # Bursts
-//!
-//! Lines come in bursts: a call logs in the caller, then in the worker; a
-//! stop logs a dozen lines at once. Waking the writer and calling `write`
-//! for each line would cost every log call a context switch on a busy
-//! core. So once a line arrives, the writer waits a moment ([`GATHER`]),
-//! parked where new lines do not wake it, then writes everything queued
-//! meanwhile in as few `write`s as the 4 KiB rule allows. A flush wakes it
-//! at once. While nothing is logged, it sleeps on the queue: no CPU.
+//! shows the earlier line's time. Each line is handed to stderr in a single
+//! `write`, so lines of different processes never interleave mid-line
+//! (writes of up to 4 KiB to a pipe are atomic).
 //!
 //! Across processes there is no shared order: the parent and a worker each
 //! have their own queue and writer. Where one process's line is the cause
@@ -70,7 +59,6 @@
 //! colour), always with `CLICOLOR_FORCE`. `RUST_LOG_STYLE=always|never`
 //! forces it either way, as for any `env_logger` program.
 
-use std::fmt::Display;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, OnceLock};
@@ -85,19 +73,6 @@ use log::{Level, Log, Metadata, Record};
 /// How much log text may wait for a blocked stderr before new records are
 /// dropped (and counted): a few minutes of heavy DEBUG logging.
 pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
-
-/// The most one `write` carries: what a pipe writes atomically (POSIX's
-/// `PIPE_BUF` on Linux), so another process's line never lands inside it.
-/// A single longer line is written alone.
-pub const MAX_WRITE: usize = 4096;
-
-/// The most a line's timestamp takes, colour codes included.
-const STAMP: usize = 40;
-
-/// How long the writer waits, after a line arrives, for the rest of its
-/// burst: short enough that nobody sees the delay, long enough to take a
-/// few hundred lines of a busy run in one wake-up.
-pub const GATHER: Duration = Duration::from_millis(1);
 
 /// The filter when `RUST_LOG` is not set: the library and the program
 /// `program` log at DEBUG, every other crate at WARN. `RUST_LOG` replaces
@@ -120,14 +95,13 @@ pub fn init(program: &str, process: &str) {
     let colour = colour_wanted();
     let writer = thread::Builder::new().name("log-writer".into());
     let writer = match writer.spawn(move || write_lines(&queue, colour, std::io::stderr())) {
-        Ok(writer) => writer,
+        Ok(writer) => Mutex::new(Some(writer)),
         // Without the writer there is nowhere to send lines; say so the only
         // way left, and run without a log rather than not at all.
         Err(cause) => return eprintln!("{process}: no log writer ({cause}); logging is off"),
     };
-    let (process, waker) = (process.to_owned(), writer.thread().clone());
-    let writer = Mutex::new(Some(writer));
-    let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer, waker });
+    let process = process.to_owned();
+    let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(max_level);
     }
@@ -174,8 +148,6 @@ struct Logger {
     colour: bool,
     lines: Sender<Message>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    /// The writer's thread, to wake it out of its gathering for a flush.
-    waker: thread::Thread,
 }
 
 enum Message {
@@ -235,13 +207,18 @@ impl Logger {
     /// Waits until the lines queued so far are written, for at most `within`.
     fn written_out(&self, within: Duration, last: bool) -> bool {
         let (done, written) = channel::bounded(1);
-        let sent = self.lines.send(Message::Flush { done, last }).is_ok();
-        self.waker.unpark();
-        sent && written.recv_timeout(within).is_ok()
+        self.lines.send(Message::Flush { done, last }).is_ok()
+            && written.recv_timeout(within).is_ok()
     }
 
     /// Everything after the timestamp, newline included.
-    fn columns(&self, thread: &str, target: &str, level: Level, message: &dyn Display) -> String {
+    fn columns(
+        &self,
+        thread: &str,
+        target: &str,
+        level: Level,
+        message: &dyn std::fmt::Display,
+    ) -> String {
         let paint = |style: Style| if self.colour { style } else { Style::new() };
         let process = paint(match self.process.as_str() {
             "main" => AnsiColor::Cyan.on_default().bold(),
@@ -260,46 +237,31 @@ impl Logger {
 
 /// The writer thread: the only code that touches stderr once logging is set
 /// up. A failed write (the reader closed the pipe, the terminal is gone, a
-/// file reached `ulimit -f`) loses the lines it carried and nothing else:
-/// the program does not depend on being heard. They are counted with the
-/// dropped ones, so the next line that gets through says how many were lost.
+/// file reached `ulimit -f`) loses that line and nothing else: the program
+/// does not depend on being heard. The line is counted with the dropped
+/// ones, so the next line that gets through says how many were lost.
 fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write) {
     let dim = if colour { Style::new().dimmed() } else { Style::new() };
-    let (mut shown, mut batch, mut lines) = (SystemTime::UNIX_EPOCH, vec![], 0);
-    let mut write_out = |batch: &mut Vec<u8>, lines: &mut u64| {
-        if !batch.is_empty() && out.write_all(batch).is_err() {
-            DROPPED.fetch_add(*lines, SeqCst);
-        }
-        batch.clear();
-        *lines = 0;
-    };
-    while let Ok(first) = queue.recv() {
-        if matches!(first, Message::Line { .. }) {
-            thread::park_timeout(GATHER); // the rest of the burst (see "Bursts")
-        }
-        for message in std::iter::once(first).chain(queue.try_iter()) {
-            match message {
-                Message::Line { time, text } => {
-                    // At most this much more: the stamp and its colour.
-                    if batch.len() + text.len() + STAMP > MAX_WRITE {
-                        write_out(&mut batch, &mut lines);
-                    }
-                    shown = shown.max(time);
-                    let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
-                    let _ = write!(batch, "{dim}{stamp:.3}{dim:#}{text}");
-                    lines += 1;
-                    QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
+    let (mut shown, mut line) = (SystemTime::UNIX_EPOCH, Vec::new());
+    for message in queue {
+        match message {
+            Message::Line { time, text } => {
+                shown = shown.max(time);
+                let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
+                line.clear();
+                let _ = write!(line, "{dim}{stamp:.3}{dim:#}{text}");
+                if out.write_all(&line).is_err() {
+                    DROPPED.fetch_add(1, SeqCst);
                 }
-                Message::Flush { done, last } => {
-                    write_out(&mut batch, &mut lines);
-                    let _ = done.send(());
-                    if last {
-                        return;
-                    }
+                QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
+            }
+            Message::Flush { done, last } => {
+                let _ = done.send(());
+                if last {
+                    return;
                 }
             }
         }
-        write_out(&mut batch, &mut lines);
     }
 }
 
@@ -346,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_go_out_whole_several_to_a_write_and_never_past_4_kib() {
+    fn each_line_goes_out_whole_in_a_write_of_its_own() {
         /// Keeps each `write` apart.
         struct Writes(Vec<Vec<u8>>);
         impl Write for &mut Writes {
@@ -358,28 +320,13 @@ mod tests {
                 Ok(())
             }
         }
-        let texts: Vec<String> =
-            (0..200).map(|n| format!(" | line {n} {}\n", "x".repeat(80))).collect();
-        let long = format!(" | a long one {}\n", "y".repeat(2 * MAX_WRITE));
-        let mut lines: Vec<(u64, &str)> = texts.iter().map(|text| (0, text.as_str())).collect();
-        lines.insert(100, (0, &long));
+        let texts: Vec<String> = (0..50).map(|n| format!(" | line {n}\n")).collect();
+        let lines: Vec<(u64, &str)> = texts.iter().map(|text| (0, text.as_str())).collect();
         let mut writes = Writes(Vec::new());
         written(&lines, &mut writes);
-        for write in &writes.0 {
-            assert!(write.ends_with(b"\n"), "a write ends mid-line");
-            let whole_lines = write.iter().filter(|&&b| b == b'\n').count();
-            assert!(write.len() <= MAX_WRITE || whole_lines == 1, "{} bytes", write.len());
-        }
-        assert!(
-            writes.0.len() < lines.len() / 10,
-            "{} writes for {} lines",
-            writes.0.len(),
-            lines.len()
-        );
-        let all = String::from_utf8(writes.0.concat()).unwrap();
-        let said: Vec<&str> = all.lines().map(|line| &line[24..]).collect();
-        let sent: Vec<&str> = lines.iter().map(|(_, text)| text.trim_end_matches('\n')).collect();
-        assert_eq!(said, sent, "every line, once, in order");
+        let said: Vec<String> =
+            writes.0.iter().map(|w| String::from_utf8_lossy(&w[24..]).into()).collect();
+        assert_eq!(said, texts, "one whole line a write, every line, in order");
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl MultiProcessManager {
         // not come before it.
         info!("manager: starting {} workers", self.config.workers);
         log::logger().flush();
-        if let Err(error) = self.spawn_all(began).and_then(|()| self.wait_until_started(began)) {
+        if let Err(error) = self.spawn_all().and_then(|()| self.wait_until_started(began)) {
             self.abandon_start();
             return Err(error);
         }

@@ -2,14 +2,14 @@
 //! "bootstrapped" and "started", against deadlines that count from the
 //! moment start began.
 //!
-//! Spawning is part of the time: on a loaded machine starting 64 processes
-//! can itself take longer than the bootstrap limit, and a start that kept
-//! spawning past its deadline would only report it much later. So the
-//! deadline is checked between spawns too.
+//! The workers are spawned all at once, one short-lived thread each: a
+//! spawn returns only once the new process runs the program (`exec`), and
+//! four of those waits in a row would be most of the start's time.
 
 use std::collections::HashSet;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
@@ -26,41 +26,67 @@ use crate::lock;
 const KILLED_WORKERS_GRACE: Duration = Duration::from_secs(1);
 
 impl MultiProcessManager {
-    /// Spawns every worker, each with its collector thread.
-    pub(super) fn spawn_all(&self, began: Instant) -> Result<(), ManagerError> {
-        let count = self.config.workers;
-        for worker in 1..=count {
-            if began.elapsed() > BOOTSTRAP_TIMEOUT {
-                let late = names(&(worker..=count).collect());
-                let limit = BOOTSTRAP_TIMEOUT.as_secs();
-                return Err(ManagerError::StartFailed(format!(
-                    "{late} not even spawned {limit} s after the start began, so they cannot bootstrap in time"
-                )));
-            }
-            let name = worker_name(worker);
-            let cannot = |cause| ManagerError::StartFailed(format!("cannot start {name}: {cause}"));
-            let mut child = spawn::spawn_worker(&self.config.program, &self.config.args, worker)
-                .map_err(cannot)?;
-            debug!("manager: spawned {name} (pid {})", child.id());
-            let pipes = (child.stdin.take(), child.stdout.take());
-            // From here on, a failed start kills this worker with the others,
-            // and the exit reaps whatever no collector did.
-            let child = Arc::new(Mutex::new(child));
-            lock(&self.children).push(child.clone());
-            // `spawn_worker` asks for both pipes, so std always gives them.
-            let (Some(stdin), Some(stdout)) = pipes else {
-                return Err(cannot(std::io::Error::other("no stdin/stdout pipe")));
+    /// Spawns every worker at once, then registers each in id order, with
+    /// its collector thread. After a failure, the workers not registered are
+    /// killed and reaped here; the abandoned start ends the others.
+    pub(super) fn spawn_all(&self) -> Result<(), ManagerError> {
+        let (program, args) = (&self.config.program, &self.config.args);
+        let spawned: Vec<_> = thread::scope(|scope| {
+            let spawning: Vec<_> = (1..=self.config.workers)
+                .map(|worker| {
+                    thread::Builder::new()
+                        .spawn_scoped(scope, move || spawn::spawn_worker(program, args, worker))
+                })
+                .collect();
+            let outcome = |spawning: std::io::Result<ScopedJoinHandle<_>>| {
+                let panicked = |_| Err(std::io::Error::other("its spawning thread panicked"));
+                spawning?.join().unwrap_or_else(panicked)
             };
-            self.shared.lock().add_worker(stdin);
-            let (shared, running) = (self.shared.clone(), lock(&self.collectors_running).clone());
-            let collector =
-                thread::Builder::new().name(format!("collector-{worker}")).spawn(move || {
-                    collector::run(&shared, worker, stdout, &child);
-                    // Tells the manager this collector has ended.
-                    drop(running);
-                });
-            lock(&self.collectors).push(collector.map_err(cannot)?);
+            spawning.into_iter().map(outcome).collect()
+        });
+        let mut first_error = None;
+        for (worker, child) in (1..).zip(spawned) {
+            let cannot = |cause| {
+                ManagerError::StartFailed(format!("cannot start {}: {cause}", worker_name(worker)))
+            };
+            match child {
+                // After a failure nothing more is registered: this one ends
+                // here, so that none is left behind.
+                Ok(mut child) if first_error.is_some() => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                Ok(child) => first_error = self.register(worker, child).err().map(cannot),
+                Err(cause) => {
+                    first_error.get_or_insert(cannot(cause));
+                }
+            }
         }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Worker `worker` runs: its child is listed for killing and reaping,
+    /// its stdin becomes its slot, and a collector reads its stdout.
+    fn register(&self, worker: usize, mut child: Child) -> std::io::Result<()> {
+        debug!("manager: spawned {} (pid {})", worker_name(worker), child.id());
+        let pipes = (child.stdin.take(), child.stdout.take());
+        // From here on, a failed start kills this worker with the others,
+        // and the exit reaps whatever no collector did.
+        let child = Arc::new(Mutex::new(child));
+        lock(&self.children).push(child.clone());
+        // `spawn_worker` asks for both pipes, so std always gives them.
+        let (Some(stdin), Some(stdout)) = pipes else {
+            return Err(std::io::Error::other("no stdin/stdout pipe"));
+        };
+        self.shared.lock().add_worker(stdin);
+        let (shared, running) = (self.shared.clone(), lock(&self.collectors_running).clone());
+        let collector =
+            thread::Builder::new().name(format!("collector-{worker}")).spawn(move || {
+                collector::run(&shared, worker, stdout, &child);
+                // Tells the manager this collector has ended.
+                drop(running);
+            })?;
+        lock(&self.collectors).push(collector);
         Ok(())
     }
 
