@@ -13,8 +13,10 @@ waiting sends SIGKILL to the main process. Then it waits for the workers.
 
 What to look at: every worker says "the parent is gone; exiting" (idle
 ones because their stdin closed, busy ones because a reply could not be
-written), and "no process of the run is left". "exit code 137 = 128 + 9:
-the program died of SIGKILL" is the parent's, which the script killed.
+written; one still in the middle of an update a second later is ended by
+its parent-watch backstop, which says so), and "no process of the run is
+left". "exit code 137 = 128 + 9: the program died of SIGKILL" is the
+parent's, which the script killed.
 
 Ctrl+C typed at the script is passed on to the program, as the terminal
 would have done, and the script waits for the program's graceful stop.

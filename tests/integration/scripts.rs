@@ -100,7 +100,7 @@ fn what_each_script_says_to_look_for_is_what_its_run_prints() {
         ("ctrl-c.sh", &["--during", "start", "--", "--time-scale", "0.3"]),
         ("ctrl-c-twice.sh", &["--", "--time-scale", "0.3"]),
         ("sigterm.sh", &["--bin", "complex", "--", "--time-scale", "0.05"]),
-        ("kill-parent.sh", &["--", "--time-scale", "0.05"]),
+        ("kill-parent.sh", &["--", "--time-scale", "0.05", "--update-every", "100"]),
         ("kill-worker.sh", &["--", "--time-scale", "0.05"]),
         ("stop-deadline.sh", &["--bin", "complex"]),
     ];
