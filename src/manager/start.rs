@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, ScopedJoinHandle};
+use std::thread::{self, Builder};
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
@@ -17,7 +17,8 @@ use crossbeam::channel::RecvTimeoutError;
 use log::{debug, warn};
 
 use super::dispatch::{names, worker_name, Phase};
-use super::{collector, spawn, Event, ManagerError, MultiProcessManager};
+use super::spawn::spawn_worker;
+use super::{collector, Event, ManagerError, MultiProcessManager};
 use super::{BOOTSTRAP_TIMEOUT, START_TIMEOUT};
 use crate::lock;
 
@@ -31,38 +32,31 @@ impl MultiProcessManager {
     /// killed and reaped here; the abandoned start ends the others.
     pub(super) fn spawn_all(&self) -> Result<(), ManagerError> {
         let (program, args) = (&self.config.program, &self.config.args);
-        let spawned: Vec<_> = thread::scope(|scope| {
+        let spawned: Vec<std::io::Result<Child>> = thread::scope(|scope| {
             let spawning: Vec<_> = (1..=self.config.workers)
-                .map(|worker| {
-                    thread::Builder::new()
-                        .spawn_scoped(scope, move || spawn::spawn_worker(program, args, worker))
+                .map(|id| {
+                    Builder::new().spawn_scoped(scope, move || spawn_worker(program, args, id))
                 })
                 .collect();
-            let outcome = |spawning: std::io::Result<ScopedJoinHandle<_>>| {
-                let panicked = |_| Err(std::io::Error::other("its spawning thread panicked"));
-                spawning?.join().unwrap_or_else(panicked)
-            };
-            spawning.into_iter().map(outcome).collect()
+            let panicked = |_| Err(std::io::Error::other("its spawning thread panicked"));
+            spawning.into_iter().map(|spawning| spawning?.join().unwrap_or_else(panicked)).collect()
         });
-        let mut first_error = None;
+        let mut failed = None;
         for (worker, child) in (1..).zip(spawned) {
-            let cannot = |cause| {
-                ManagerError::StartFailed(format!("cannot start {}: {cause}", worker_name(worker)))
+            let done = match child {
+                // After a failure nothing more is registered: the rest end here.
+                Ok(mut child) if failed.is_some() => {
+                    child.kill().and_then(|()| child.wait()).map(drop)
+                }
+                Ok(child) => self.register(worker, child),
+                Err(cause) => Err(cause),
             };
-            match child {
-                // After a failure nothing more is registered: this one ends
-                // here, so that none is left behind.
-                Ok(mut child) if first_error.is_some() => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                Ok(child) => first_error = self.register(worker, child).err().map(cannot),
-                Err(cause) => {
-                    first_error.get_or_insert(cannot(cause));
-                }
+            if let (Err(cause), None) = (done, &failed) {
+                let name = worker_name(worker);
+                failed = Some(ManagerError::StartFailed(format!("cannot start {name}: {cause}")));
             }
         }
-        first_error.map_or(Ok(()), Err)
+        failed.map_or(Ok(()), Err)
     }
 
     /// Worker `worker` runs: its child is listed for killing and reaping,
