@@ -35,7 +35,8 @@ impl MultiProcessManager {
         let spawned: Vec<std::io::Result<Child>> = thread::scope(|scope| {
             let spawning: Vec<_> = (1..=self.config.workers)
                 .map(|id| {
-                    Builder::new().spawn_scoped(scope, move || spawn_worker(program, args, id))
+                    let spawning = Builder::new().name(format!("spawning-{id}"));
+                    spawning.spawn_scoped(scope, move || spawn_worker(program, args, id))
                 })
                 .collect();
             let panicked = |_| Err(std::io::Error::other("its spawning thread panicked"));
