@@ -260,7 +260,7 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
         link(&mut svg, standalone, first.number, &drawn);
     }
     // A worker killed by a signal: a cross where its life ended, and the
-    // cause its collector gave.
+    // cause its parent logged.
     for life in run.lives.iter().filter(|life| life.killed.is_some()) {
         let (Some(lane), Some(cause)) =
             (run.lanes.iter().position(|lane| lane.process == life.worker), &life.killed)
