@@ -47,7 +47,8 @@ impl MultiProcessManager {
             let done = match child {
                 // After a failure nothing more is registered: the rest end here.
                 Ok(mut child) if failed.is_some() => {
-                    child.kill().and_then(|()| child.wait()).map(drop)
+                    let _ = child.kill();
+                    child.wait().map(drop)
                 }
                 Ok(child) => self.register(worker, child),
                 Err(cause) => Err(cause),

@@ -226,7 +226,9 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
     }
     // The milestones: a number under the lanes where each happened, and
     // the list of what they are below, so that no label ever covers another.
-    let per_column = picture.milestones.len().div_ceil(picture.list_columns.max(1));
+    let per_column = picture.milestones.len().div_ceil(picture.list_columns);
+    // A list line is cut to what its column holds, at about 6.5 pixels a
+    // character; its whole text is in the log, a click away.
     let (column_width, column_chars) = match picture.list_columns {
         1 => (width, 190),
         _ => (width / 2.0, 100),
@@ -249,7 +251,7 @@ pub fn svg(picture: &Picture, run: &Run, standalone: bool) -> String {
         if line.chars().count() > column_chars {
             line = line.chars().take(column_chars - 1).collect::<String>() + "\u{2026}";
         }
-        let (column, row) = (index / per_column.max(1), index % per_column.max(1));
+        let (column, row) = (index / per_column, index % per_column);
         let drawn = format!(
             "<text class=\"milestone\" x=\"{}\" y=\"{}\"><tspan>{number}.</tspan> {:.0} ms: {}</text>",
             10.0 + column as f64 * column_width,

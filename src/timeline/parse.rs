@@ -382,6 +382,11 @@ mod tests {
 2026-11-25T10:00:00.600Z | main | main | simple | INFO  | main: end
 ";
 
+    /// `process / thread` for each lane, in the picture's order.
+    fn lane_names(run: &Run) -> Vec<String> {
+        run.lanes.iter().map(|lane| format!("{} / {}", lane.process, lane.thread)).collect()
+    }
+
     #[test]
     fn a_log_line_has_six_columns_and_a_known_level() {
         let line = LogLine::parse("t | main | pool-1 | m | WARN  | a | b").unwrap();
@@ -396,10 +401,8 @@ mod tests {
     #[test]
     fn a_run_has_its_lanes_stages_signals_lives_and_calls() {
         let run = Run::read(LOG).unwrap();
-        let lanes: Vec<String> =
-            run.lanes.iter().map(|l| format!("{} / {}", l.process, l.thread)).collect();
         assert_eq!(
-            lanes,
+            lane_names(&run),
             [
                 "main / main",
                 "main / ctrl-c",
@@ -463,10 +466,8 @@ mod tests {
             + "2026-11-25T10:00:00.000Z | worker-2 | parent-watch | m | INFO  | x\n"
             + "2026-11-25T10:00:00.000Z | worker-2 | main | m | INFO  | x\n";
         let run = Run::read(&log).unwrap();
-        let lanes: Vec<String> =
-            run.lanes.iter().map(|l| format!("{} / {}", l.process, l.thread)).collect();
         assert_eq!(
-            lanes,
+            lane_names(&run),
             [
                 "main / main",
                 "main / signals",
