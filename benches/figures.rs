@@ -44,7 +44,7 @@ mod linux {
 
     use std::panic::{self, AssertUnwindSafe};
 
-    use graceful::manager::{ManagerConfig, MultiProcessManager};
+    use graceful::manager::{ManagerSettings, MultiProcessManager};
     use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
     use nix::unistd::Pid;
 
@@ -165,7 +165,7 @@ mod linux {
             );
         }
         let began = Instant::now();
-        let page = graceful::timeline::draw(&log, "benchmark").expect("a page");
+        let page = timeline::draw(&log, "benchmark").expect("a page");
         assert!(page.len() > lines, "a page of {} bytes", page.len());
         began.elapsed().as_secs_f64() * 1e3
     }
@@ -503,7 +503,7 @@ mod linux {
         let filter =
             if logging { graceful::logging::default_filter("complex") } else { "off".to_owned() };
         log::set_max_level(if logging { log::LevelFilter::Debug } else { log::LevelFilter::Off });
-        let config = ManagerConfig {
+        let config = ManagerSettings {
             workers,
             program: COMPLEX.into(),
             args: vec!["--time-scale".into(), "0".into()],
@@ -592,7 +592,7 @@ mod linux {
         let mut starts = Vec::new();
         let mut stops = Vec::new();
         for _ in 0..runs {
-            let config = ManagerConfig {
+            let config = ManagerSettings {
                 workers,
                 program: COMPLEX.into(),
                 args: vec!["--time-scale".into(), "0".into()],

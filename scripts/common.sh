@@ -211,15 +211,20 @@ draw() {
     fi
 }
 
-# What an exit status means, in a line.
+# What an exit status means, in a line: the meaning is the program's own,
+# read from the "Exit status:" table of its --help (made from src/exit.rs).
 explain_status() {
-    local status=$1
+    local status=$1 code=$1 how meaning
+    how="exit code $status"
     if [ "$status" -gt 128 ]; then
         local signal=$((status - 128))
-        echo "exit code $status = 128 + $signal: the program died of SIG$(kill -l "$signal")"
-    else
-        echo "exit code $status (the program's --help lists what each code means)"
+        how="exit code $status = 128 + $signal: the program died of SIG$(kill -l "$signal")"
+        code=SIG$(kill -l "$signal")
     fi
+    meaning=$("$bin_dir/$bin" --help 2>/dev/null | awk -v code="$code" '
+        /^Exit status:/ { table = 1; next }
+        table && $1 == code { $1 = ""; sub(/^ +/, ""); print; exit }')
+    echo "$how${meaning:+: $meaning}"
 }
 
 # finish [SECONDS]: waits for the program, reports its exit code, checks

@@ -30,7 +30,7 @@ use crossbeam::channel::{self, RecvTimeoutError};
 use log::{error, warn};
 
 use crate::cancel::Never;
-use crate::exit_code::SHUTDOWN_ABANDONED;
+use crate::exit::Exit;
 use crate::{lock, logging};
 
 /// How long the last lines may take to reach a slow stderr when the exit is
@@ -114,12 +114,13 @@ pub fn force_exit(why: &str) -> ! {
         0 => String::new(),
         alive => format!("killing the {alive} worker process(es) still alive, "),
     };
-    error!("{why} while {step}; giving up on a graceful shutdown: {workers}exit code {SHUTDOWN_ABANDONED}");
+    let code = Exit::Abandoned.code();
+    error!("{why} while {step}; giving up on a graceful shutdown: {workers}exit code {code}");
     // Nothing after the ERROR: what the abandoned stop would log now (a
     // worker died: we killed it) would only mislead.
     logging::finish(LOG_GRACE);
     kill_and_reap_children();
-    std::process::exit(SHUTDOWN_ABANDONED.into())
+    Exit::Abandoned.end_process_now()
 }
 
 /// For the graceful exit, after the log is written out: ends and reaps any

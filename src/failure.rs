@@ -16,23 +16,20 @@
 //! never come), and nobody is told. So `main` installs one panic hook, the
 //! way it installs one signal handler. For every panic, in any thread, the
 //! hook logs it once, at ERROR, with the thread's name, the place and the
-//! message, and reports a [`Failure::Panicked`]: the program stops in order
-//! and exits with code 7.
-//!
-//! Code that expects a panic and deals with it (the lifecycle turns a
-//! panicking `start` into a failed start) runs it inside [`catch`]: the hook
-//! still logs it, but leaves the reporting to that code.
+//! message; in any thread but the main one it also reports a
+//! [`Failure::Panicked`]: the program stops in order and exits with code 7.
+//! The main thread runs the lifecycle, which catches a panicking start or
+//! stop itself and knows better what it means (a failed start, a failed
+//! stop).
 
 use std::any::Any;
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 
 use crossbeam::channel::Sender;
 use log::{error, warn};
 
-use crate::exit_code;
-use crate::signals::{Signals, Stage};
+use crate::signals::{Hub, Stage};
 
 /// What went wrong, in words a person can act on. (Each field is named in
 /// its variant's doc.)
@@ -45,16 +42,6 @@ pub enum Failure {
     /// A thread of ours, named `thread`, panicked: a bug. Its message is
     /// already logged.
     Panicked { thread: String },
-}
-
-impl Failure {
-    /// The exit status the program ends with because of this failure.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Failure::WorkerDied { .. } => exit_code::WORKER_DIED,
-            Failure::Panicked { .. } => exit_code::INTERNAL_FAILURE,
-        }
-    }
 }
 
 impl std::fmt::Display for Failure {
@@ -71,13 +58,13 @@ impl std::fmt::Display for Failure {
 pub struct FailureReporter {
     pub(crate) failures: Sender<Failure>,
     /// Asked what the program is doing, to say what the failure does now.
-    pub(crate) signals: &'static Signals,
+    pub(crate) hub: &'static Hub,
 }
 
 impl FailureReporter {
     /// Tells the application to stop because of `failure`. Never blocks.
     pub fn report(&self, failure: Failure) {
-        if self.signals.stage() == Stage::Starting {
+        if self.hub.stage() == Stage::Starting {
             // Start is shielded: it runs to its end, failure or not, for the
             // same reason as for a Ctrl+C. Say so now, not only at the end.
             warn!("{failure} during start; start runs to its end, then the program stops");
@@ -88,36 +75,30 @@ impl FailureReporter {
     }
 }
 
-thread_local! {
-    /// How many [`catch`] calls are running on this thread.
-    static CATCHING: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Replaces the default panic hook. With `failures`, each panic that no
-/// [`catch`] handles is also reported there; worker processes pass `None`,
-/// because they tell their parent themselves (see [`crate::worker`]).
+/// Replaces the default panic hook; call it from the main thread. With
+/// `failures`, each panic in another thread is also reported there; worker
+/// processes pass `None`, because they tell their parent themselves (see
+/// [`crate::worker`]).
 pub fn install_panic_hook(failures: Option<FailureReporter>) {
+    let main = thread::current().id();
     panic::set_hook(Box::new(move |info| {
         let thread = thread::current().name().unwrap_or("unnamed").to_owned();
         let place = info.location().map_or(String::new(), |at| format!(" at {at}"));
         error!("thread '{thread}' panicked{place}: {}", message(info.payload()));
-        if let (0, Some(failures)) = (CATCHING.get(), &failures) {
+        if let (false, Some(failures)) = (thread::current().id() == main, &failures) {
             failures.report(Failure::Panicked { thread });
         }
     }));
 }
 
 /// Runs `work`, turning a panic inside it into `Err(its message)`; the
-/// caller takes it from there (the hook logs the panic, and reports nothing).
+/// caller takes it from there (the hook has logged the panic).
 ///
 /// `AssertUnwindSafe` is sound here for the same reason the crate's `lock`
 /// helper is: the state `work` can leave behind is either thrown away with
 /// the failed part or consistent after every statement.
 pub fn catch<T>(work: impl FnOnce() -> T) -> Result<T, String> {
-    CATCHING.set(CATCHING.get() + 1);
-    let result = panic::catch_unwind(AssertUnwindSafe(work));
-    CATCHING.set(CATCHING.get() - 1);
-    result.map_err(|payload| message(payload.as_ref()))
+    panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| message(payload.as_ref()))
 }
 
 /// The text a panic was raised with (`panic!("...")` gives a `&str` or a
@@ -140,12 +121,5 @@ mod tests {
         assert_eq!(caught, Err("broke at 3".to_owned()));
         let plain = catch(|| -> u32 { panic!("plain") });
         assert_eq!(plain, Err("plain".to_owned()));
-    }
-
-    #[test]
-    fn catch_nests_and_unwinds_its_count() {
-        let inner = catch(|| catch(|| -> () { panic!("inner") }).is_err());
-        assert_eq!(inner, Ok(true));
-        assert_eq!(CATCHING.get(), 0);
     }
 }

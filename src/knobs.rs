@@ -12,12 +12,11 @@
 
 use std::io::{self, Write};
 use std::ops::RangeInclusive;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::exit_code;
+use crate::exit::Exit;
 
 /// The largest `--time-scale`.
 pub const MAX_TIME_SCALE: f64 = 1000.0;
@@ -62,17 +61,17 @@ impl TimeScale {
 }
 
 /// Reads the command line as clap's `parse` does (a bad flag: clap's
-/// message and exit code 2), except that a help or version text that
-/// cannot be written (`--help > /dev/full`) is an error too, where clap
-/// would exit 0 without a word.
-pub fn read_command_line<T: clap::Parser>() -> Result<T, ExitCode> {
+/// message and [`Exit::Usage`]; `--help`: the text and [`Exit::Clean`]),
+/// except that a help or version text that cannot be written (`--help >
+/// /dev/full`) is an error too, where clap would exit 0 without a word.
+pub fn read_command_line<T: clap::Parser>() -> Result<T, Exit> {
     T::try_parse().map_err(|asked| {
-        let code = u8::try_from(asked.exit_code()).unwrap_or(exit_code::USAGE);
+        let status = if asked.use_stderr() { Exit::Usage } else { Exit::Clean };
         match asked.print().and_then(|()| io::stdout().flush()) {
-            Ok(()) => ExitCode::from(code),
+            Ok(()) => status,
             Err(cause) => {
                 let _ = writeln!(io::stderr(), "cannot write the text asked for: {cause}");
-                ExitCode::from(exit_code::USAGE)
+                Exit::Usage
             }
         }
     })

@@ -1,53 +1,47 @@
 //! # graceful: shut down cleanly, whatever moment Ctrl+C comes
 //!
 //! The library behind the two teaching programs, `simple` and `complex`.
-//! Start reading at `src/bin/simple.rs`: one short `main` whose lines name
-//! every piece below.
+//! Read it in the order one Ctrl+C travels through it, which is also the
+//! README's walkthrough:
 //!
-//! **The lesson**, in the order `simple` meets it:
-//!
-//! 1. [`signals`]: how Ctrl+C, SIGTERM and SIGHUP are heard, what each
+//! 1. `src/bin/simple.rs`: one short `main` whose lines name every piece;
+//! 2. [`lifecycle`]: start (shielded), run, stop (shielded, in reverse
+//!    order) and the exit status, in one function, with the simplest
+//!    service there is;
+//! 3. [`signals`]: how Ctrl+C, SIGTERM and SIGHUP are heard, what each
 //!    means at each stage, and the delayed-interrupt guard,
-//!    [`signals::Shield`];
-//! 2. [`cancel`]: the trigger that wakes every waiter at once;
-//! 3. [`lifecycle`]: start (shielded), run, stop (shielded, in reverse
-//!    order), in one function;
-//! 4. [`slow_service`]: the simplest service;
-//! 5. [`ending`]: the exit status, and why Ctrl+C ends by dying of SIGINT.
+//!    [`signals::Shield`]; its forwarding uses [`cancel`], the trigger that
+//!    wakes every waiter at once.
 //!
-//! What `complex` adds to the lesson (then read `src/bin/complex.rs`):
+//! That is `simple`. What `complex` adds (then read `src/bin/complex.rs`):
 //!
-//! 6. [`pool`]: the thread pool every call into the manager goes through;
-//! 7. [`worker`]: the same program seen from inside a worker;
-//! 8. [`manager`]: worker processes behind one call interface;
-//! 9. [`manager_service`]: `complex`'s service-1, the loops that call the
-//!    manager and the order they stop in.
+//! 4. [`manager_service`]: `complex`'s service-1, the loops that call the
+//!    manager and the order they stop in;
+//! 5. [`pool`]: the thread pool every call into the manager goes through;
+//! 6. [`manager`]: worker processes behind one call interface, and the
+//!    collector that notices a dead one at once;
+//! 7. [`worker`]: the same program seen from inside a worker.
 //!
-//! **The hardening**, for a second reading: each keeps the promise
-//! somewhere hostile, and the lesson reaches it through one call whose name
-//! says what it does. [`signals::os`] (containers, supervisors, `nohup`,
-//! `ulimit -f`); [`deadline`] (the stop deadline and the forced exit);
-//! [`failure`] (a dead worker or a panic becomes a graceful stop);
-//! [`memory`] (a limit on address space); the worker's bounded input and
-//! parent watch, and the manager's list of children.
+//! **Hardening and infrastructure**, for a second reading: each file says
+//! "skip it on a first reading" in its first lines, and the lesson reaches
+//! it through one call whose name says what it does. [`deadline`] (the stop
+//! deadline and the forced exit), [`failure`] (a dead worker or a panic
+//! becomes a graceful stop), [`exit`] (every exit status and its meaning),
+//! [`logging`] (one line format for every process, written by a thread of
+//! its own), [`knobs`] (the flags every binary has), [`fault`] (faults to
+//! inject), [`memory`] (a limit on address space), [`protocol`] and
+//! [`dummy`] (the wire format and the CPU work a worker does).
 //!
-//! **The infrastructure**: [`logging`] (one line format for every process,
-//! written by a thread of its own), [`knobs`] (the flags every binary has),
-//! [`exit_code`] (the table of statuses), [`fault`] (faults to inject),
-//! [`protocol`] and [`dummy`] (the wire format and the CPU work a worker
-//! does). Not part of the lesson at all: [`timeline`], which draws any log
-//! of either program as a picture (the `timeline` binary).
-//!
-//! The `examples/` folder has short programs, one idea each, that use none
-//! of this: the same ideas in a form to copy.
+//! The `examples/` folder is a numbered ladder of short programs, one idea
+//! each, that use none of this: the same ideas in a form to copy. The
+//! `timeline` tool, which draws a log as a picture, is a crate of its own.
 
 #![warn(missing_docs)]
 
 pub mod cancel;
 pub mod deadline;
 pub mod dummy;
-pub mod ending;
-pub mod exit_code;
+pub mod exit;
 pub mod failure;
 pub mod fault;
 pub mod knobs;
@@ -59,17 +53,8 @@ pub mod memory;
 pub mod pool;
 pub mod protocol;
 pub mod signals;
-pub mod slow_service;
-pub mod timeline;
 pub mod worker;
 
-/// Locks `mutex` even if a thread panicked while holding it.
-///
-/// Every lock in this crate guards bookkeeping that is consistent after each
-/// statement (counters, queues, maps), never half-done work. Refusing a
-/// poisoned lock would turn one panic into a hang or a second panic in every
-/// thread that touches it, the stop sequence included; taking it keeps the
-/// shutdown going.
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+// One helper the whole crate uses; it lives with the lifecycle, whose
+// promise it keeps (a panic must not stop the stop).
+pub(crate) use lifecycle::lock;

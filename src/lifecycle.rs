@@ -1,28 +1,37 @@
-//! The application lifecycle: start (shielded), run, stop (shielded).
+//! The application lifecycle, from `main: begin` to the exit status: start
+//! (shielded), run, stop (shielded, in reverse), then how the process ends.
 //!
 //! This is the whole recipe for a graceful shutdown, in one function,
 //! [`App::run`]:
 //!
-//! 1. **start** every service, in order, under a [`Shield`](crate::signals::Shield): a Ctrl+C now is
-//!    recorded, not obeyed, because a half-started service is hard to stop;
+//! 1. **start** every service, in order, under a [`Shield`](crate::signals::Shield):
+//!    a Ctrl+C now is recorded, not obeyed (README, section 2);
 //! 2. **run**: wait, using no CPU, for the interrupt, a failure or
-//!    `--run-for`; skipped if the program was interrupted during start;
+//!    `--run-for`; skipped if the program was interrupted during start
+//!    (section 3);
 //! 3. **stop** the services that started, in reverse order, under a shield
-//!    and against a deadline: a second Ctrl+C must not cut the stop short.
+//!    and against a deadline (sections 4 and 10);
 //!
-//! Who decides the stop order? This function does, explicitly. Leaving it to
-//! `drop` order would hide it in the declaration order of variables, and
-//! `std::process::exit` would skip it entirely.
+//! and then [`Ending::exit`] decides the exit status, in one `match`
+//! (section 11). The simplest service there is, [`SlowService`], closes the
+//! file: it is what `simple` runs, and `complex`'s service-2.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, after, never, Receiver};
 use crossbeam::select;
 use log::{error, info, warn};
 
 use crate::deadline::{self, step};
-use crate::ending::{Ending, StopReason};
-use crate::failure::{self, Failure, FailureReporter};
-use crate::knobs::Knobs;
-use crate::signals::{os, Signals, Stage};
+use crate::exit::Exit;
+use crate::failure::{Failure, FailureReporter};
+use crate::fault::Fault;
+use crate::knobs::TimeScale;
+use crate::logging;
+use crate::signals::{Hub, Stage};
 
 /// Errors crossing the service boundary: each service has its own error type,
 /// and the lifecycle only needs to show them.
@@ -43,22 +52,25 @@ pub trait Service {
     fn stop(&mut self) -> Result<(), BoxError>;
 }
 
-/// The application: its services and the knobs that govern its lifecycle.
+/// The application: its services, the signal hub it listens to, and the two
+/// times that govern its lifecycle.
 pub struct App {
-    signals: &'static Signals,
-    knobs: Knobs,
+    hub: &'static Hub,
+    stop_timeout: Duration,
+    run_for: Option<Duration>,
     services: Vec<Box<dyn Service>>,
     reporter: FailureReporter,
     failures: Receiver<Failure>,
 }
 
 impl App {
-    /// An application with no services yet, governed by `knobs`'
-    /// `--stop-timeout` and `--run-for`, listening to `signals`.
-    pub fn new(signals: &'static Signals, knobs: &Knobs) -> App {
+    /// An application with no services yet, listening to `hub`; its stop
+    /// must end within `stop_timeout`, and its run stage ends by itself
+    /// after `run_for`, if given.
+    pub fn new(hub: &'static Hub, stop_timeout: Duration, run_for: Option<Duration>) -> App {
         let (sender, failures) = channel::unbounded();
-        let reporter = FailureReporter { failures: sender, signals };
-        App { signals, knobs: knobs.clone(), services: Vec::new(), reporter, failures }
+        let reporter = FailureReporter { failures: sender, hub };
+        App { hub, stop_timeout, run_for, services: Vec::new(), reporter, failures }
     }
 
     /// A handle that services give to their threads, to report a failure that
@@ -75,16 +87,19 @@ impl App {
 
     /// Runs the three stages and says how it went.
     pub fn run(mut self) -> Ending {
-        os::say_what_was_inherited();
+        self.hub.say_what_was_inherited();
         let reason = self.start_and_run();
 
         // The stop runs to its end: under a shield, so that a second Ctrl+C
         // cannot cut it short, and against a deadline, so that it ends.
         step("beginning the stop");
-        info!("stop: begin ({reason}; the stop runs to its end, a third Ctrl+C forces the exit)");
-        let shield = self.signals.shield(Stage::Stopping);
-        let (stop_failed, stop_deadline) =
-            deadline::stop_within(self.knobs.stop_timeout, || self.stop_all());
+        info!(
+            "stop: begin ({reason}; the stop runs to its end, {})",
+            self.hub.what_forces_the_exit()
+        );
+        let shield = self.hub.shield(Stage::Stopping);
+        let stop_timeout = self.stop_timeout;
+        let (stop_failed, stop_deadline) = deadline::stop_within(stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
@@ -97,14 +112,14 @@ impl App {
         for failure in &late_failures {
             error!("stop: also, {failure}");
         }
-        Ending { reason, stop_failed, late_failures, stop_deadline, signals: self.signals }
+        Ending { reason, stop_failed, late_failures, stop_deadline, hub: self.hub }
     }
 
     /// Start, shielded, then the run stage unless start failed or was
     /// interrupted; returns why the program must now stop.
     fn start_and_run(&mut self) -> StopReason {
         info!("start: begin (Ctrl+C is delayed until start is over)");
-        let shield = self.signals.shield(Stage::Starting);
+        let shield = self.hub.shield(Stage::Starting);
         let (started, start_failure) = self.start_all();
         let interrupted = shield.release();
         // What never started is never stopped: stop() may rely on start().
@@ -133,17 +148,18 @@ impl App {
             let name = service.name().to_owned();
             step(format!("starting {name}"));
             // A panic in `start` must not unwind past us: the services
-            // started before this one still need their stop.
-            let failure = match failure::catch(|| service.start()) {
+            // started before this one still need their stop. (The panic hook
+            // has logged it; on this thread it reports nothing: see
+            // `failure::install_panic_hook`.)
+            let failure = match catch_unwind(AssertUnwindSafe(|| service.start())) {
                 Ok(Ok(())) => continue,
                 Ok(Err(cause)) => {
                     error!("start: {name} failed to start: {cause}; stopping what has started");
                     StopReason::StartFailed
                 }
                 Err(_) => {
-                    // The hook has logged the panic and its message.
                     error!("start: {name} panicked while starting; stopping what has started");
-                    let thread = std::thread::current().name().unwrap_or("main").to_owned();
+                    let thread = thread::current().name().unwrap_or("main").to_owned();
                     StopReason::Failed(Failure::Panicked { thread })
                 }
             };
@@ -156,10 +172,10 @@ impl App {
     /// until one of the channels becomes ready.
     fn run_stage(&self) -> StopReason {
         step("waiting in the run stage");
-        info!("run: waiting for {}", os::names_of_stop_signals());
-        let run_time_over = self.knobs.run_for.map_or_else(never, after);
+        info!("run: waiting for {}", self.hub.names_of_stop_signals());
+        let run_time_over = self.run_for.map_or_else(never, after);
         let reason = select! {
-            recv(self.signals.interrupt()) -> _ => StopReason::Interrupted,
+            recv(self.hub.interrupt()) -> _ => StopReason::Interrupted,
             recv(self.failures) -> failure => match failure {
                 Ok(failure) => StopReason::Failed(failure),
                 // Unreachable while `self` holds a sender; stop to be safe.
@@ -183,7 +199,7 @@ impl App {
         for service in self.services.iter_mut().rev() {
             let name = service.name().to_owned();
             step(format!("stopping {name}"));
-            match failure::catch(|| service.stop()) {
+            match catch_unwind(AssertUnwindSafe(|| service.stop())) {
                 Ok(Ok(())) => {}
                 Ok(Err(cause)) => failures.push(format!("{name}: {cause}")),
                 // The hook has logged the panic and its message.
@@ -199,123 +215,152 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+/// Why the program is stopping.
+#[derive(Debug)]
+pub enum StopReason {
+    /// A service failed to start.
+    StartFailed,
+    /// A signal came during start; the run stage was skipped.
+    InterruptedDuringStart,
+    /// A signal came during the run stage.
+    Interrupted,
+    /// `--run-for` ended the run stage.
+    RunTimeOver,
+    /// A worker died or a thread panicked.
+    Failed(Failure),
+}
 
-    use super::*;
-    use crate::exit_code;
-    use crate::knobs::TimeScale;
-
-    /// What a test service does in `start` and `stop`.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Behaviour {
-        Works,
-        FailsToStart,
-        PanicsInStart,
-        FailsToStop,
-        PanicsInStop,
-    }
-
-    /// Writes "start NAME" / "stop NAME" into a shared journal.
-    struct Recorder {
-        name: String,
-        behaviour: Behaviour,
-        journal: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl Service for Recorder {
-        fn name(&self) -> &str {
-            &self.name
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::StartFailed => f.write_str("start failed"),
+            StopReason::InterruptedDuringStart => f.write_str("interrupted during start"),
+            StopReason::Interrupted => f.write_str("interrupted"),
+            StopReason::RunTimeOver => f.write_str("--run-for time is over"),
+            StopReason::Failed(failure) => write!(f, "{failure}"),
         }
-
-        fn start(&mut self) -> Result<(), BoxError> {
-            crate::lock(&self.journal).push(format!("start {}", self.name));
-            match self.behaviour {
-                Behaviour::FailsToStart => Err("no database".into()),
-                Behaviour::PanicsInStart => panic!("bug in start"),
-                _ => Ok(()),
-            }
-        }
-
-        fn stop(&mut self) -> Result<(), BoxError> {
-            crate::lock(&self.journal).push(format!("stop {}", self.name));
-            match self.behaviour {
-                Behaviour::FailsToStop => Err("flush failed".into()),
-                Behaviour::PanicsInStop => panic!("bug in stop"),
-                _ => Ok(()),
-            }
-        }
-    }
-
-    /// Runs an app of three services (`a`, `b`, `c`) that ends its run stage
-    /// at once; returns the outcome and the journal.
-    fn run_app(behaviours: [Behaviour; 3], failure: Option<Failure>) -> (u8, Vec<String>) {
-        // A hub of its own, without the process-wide signal handler.
-        let signals = Signals::for_tests();
-        let knobs = Knobs {
-            time_scale: TimeScale(0.0),
-            stop_timeout: Duration::from_secs(30),
-            run_for: Some(Duration::ZERO),
-        };
-        let journal = Arc::new(Mutex::new(Vec::new()));
-        let mut app = App::new(signals, &knobs);
-        if let Some(failure) = failure {
-            app.failure_reporter().report(failure);
-        }
-        for (name, behaviour) in ["a", "b", "c"].into_iter().zip(behaviours) {
-            app = app.service(Recorder {
-                name: name.to_owned(),
-                behaviour,
-                journal: journal.clone(),
-            });
-        }
-        let outcome = app.run().code();
-        let journal = crate::lock(&journal).clone();
-        (outcome, journal)
-    }
-
-    use Behaviour::*;
-
-    #[test]
-    fn starts_in_order_and_stops_in_reverse() {
-        let (outcome, journal) = run_app([Works; 3], None);
-        assert_eq!(outcome, exit_code::CLEAN);
-        assert_eq!(journal, ["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
-    }
-
-    #[test]
-    fn a_failed_start_stops_only_what_started_before_it() {
-        let (outcome, journal) = run_app([Works, FailsToStart, Works], None);
-        assert_eq!(outcome, exit_code::START_FAILED);
-        assert_eq!(journal, ["start a", "start b", "stop a"]);
-    }
-
-    #[test]
-    fn a_panic_in_start_is_an_internal_failure_and_still_stops_the_rest() {
-        let (outcome, journal) = run_app([Works, PanicsInStart, Works], None);
-        assert_eq!(outcome, exit_code::INTERNAL_FAILURE);
-        assert_eq!(journal, ["start a", "start b", "stop a"]);
-    }
-
-    #[test]
-    fn a_failed_or_panicking_stop_does_not_skip_the_other_stops() {
-        for broken in [FailsToStop, PanicsInStop] {
-            let (outcome, journal) = run_app([Works, broken, Works], None);
-            assert_eq!(outcome, exit_code::STOP_FAILED);
-            assert_eq!(journal, ["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
-        }
-    }
-
-    #[test]
-    fn a_fault_stops_the_app_with_its_own_exit_code() {
-        let failure = Failure::WorkerDied {
-            worker: "worker-1".to_owned(),
-            detail: "signal: 9 (SIGKILL)".to_owned(),
-        };
-        let (outcome, journal) = run_app([Works; 3], Some(failure));
-        assert_eq!(outcome, exit_code::WORKER_DIED);
-        assert_eq!(journal.len(), 6);
     }
 }
+
+/// How the run went: `main` ends the process with [`Ending::exit`].
+#[must_use = "the exit status is lost unless `main` ends with `ending.exit()`"]
+#[derive(Debug)]
+pub struct Ending {
+    /// Why the program stopped.
+    pub reason: StopReason,
+    /// Whether a service's stop failed.
+    pub stop_failed: bool,
+    /// Failures that came too late to be the reason (during the stop).
+    pub late_failures: Vec<Failure>,
+    /// When the stop had to be over: the log must be written out by then
+    /// too, so that a stderr nobody reads cannot keep the program alive.
+    pub stop_deadline: Instant,
+    /// Asked at the last moment whether a Ctrl+C came.
+    hub: &'static Hub,
+}
+
+impl Ending {
+    /// The exit status the run calls for. The cause of the stop comes
+    /// first; a failed stop next; then whatever went wrong during the stop.
+    /// When a failure and an interrupt meet, the failure wins: it says
+    /// more, and any non-zero status already stops `make`, `&&` and `set -e`.
+    pub fn status(&self) -> Exit {
+        match &self.reason {
+            StopReason::StartFailed => Exit::StartFailed,
+            StopReason::Failed(failure) => Exit::of_failure(failure),
+            _ if self.stop_failed => Exit::StopFailed,
+            _ => self.late_failures.first().map_or(Exit::Clean, Exit::of_failure),
+        }
+    }
+
+    /// Ends the process: `main`'s last expression, after `main: end`.
+    /// Writes out the log (by the stop's deadline: a stderr that nobody reads
+    /// must not keep the program alive past it), then returns the status or,
+    /// after a clean stop that a Ctrl+C reached, dies of SIGINT: a calling
+    /// shell loop then stops too (README, section 11).
+    pub fn exit(self) -> Exit {
+        let written = logging::finish(self.stop_deadline.saturating_duration_since(Instant::now()));
+        deadline::claim_exit();
+        match (written, self.status()) {
+            (false, _) => Exit::Abandoned,
+            // Asked now: a Ctrl+C after `main: end` counts too.
+            (true, Exit::Clean) if self.hub.ctrl_c_received() => self.hub.die_of_sigint(),
+            (true, status) => status,
+        }
+    }
+}
+
+/// Locks `mutex` even if a thread panicked while holding it.
+///
+/// A panic must not stop the stop. Every lock in this crate guards
+/// bookkeeping that is consistent after each statement (counters, queues,
+/// maps), never half-done work; refusing a poisoned lock would turn one
+/// panic into a hang or a second panic in every thread that touches it, the
+/// stop sequence included. Taking it keeps the shutdown going.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The simplest service there is: its start and its stop take one (scaled)
+/// second each, and it does nothing else.
+///
+/// It stands for the ordinary parts of a real program: opening a database
+/// connection, loading a model, flushing a file. One second is long enough
+/// to press Ctrl+C in the middle of it and watch the shield delay the
+/// interrupt.
+pub struct SlowService {
+    name: String,
+    /// How long start and stop each take: one designed second.
+    step: Duration,
+    /// `--inject-fault service-start`: `start` fails (exit 3).
+    fails_to_start: bool,
+    /// `--inject-fault service-stop`: `stop` panics (the other services
+    /// still stop; exit 6).
+    panics_in_stop: bool,
+}
+
+impl SlowService {
+    /// A service named `name` (`service-1`) in the log.
+    pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
+        let step = time_scale.of(1.0);
+        SlowService { name: name.into(), step, fails_to_start: false, panics_in_stop: false }
+    }
+
+    /// Arms an injected fault (see [`crate::fault`]); only the service
+    /// faults apply here.
+    pub fn with_fault(mut self, fault: Option<Fault>) -> SlowService {
+        self.fails_to_start = fault == Some(Fault::ServiceStart);
+        self.panics_in_stop = fault == Some(Fault::ServiceStop);
+        self
+    }
+}
+
+impl Service for SlowService {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(&mut self) -> Result<(), BoxError> {
+        info!("{}: starting", self.name);
+        // A blocking step, not a poll: the thread simply has work to wait for.
+        thread::sleep(self.step);
+        if self.fails_to_start {
+            return Err("injected fault (service-start): cannot start".into());
+        }
+        info!("{}: started", self.name);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), BoxError> {
+        info!("{}: stopping", self.name);
+        thread::sleep(self.step);
+        if self.panics_in_stop {
+            panic!("injected fault (service-stop): a bug in {}'s stop", self.name);
+        }
+        info!("{}: stopped", self.name);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

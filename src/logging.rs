@@ -70,6 +70,41 @@ use anstyle::{AnsiColor, Style};
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{Level, Log, Metadata, Record};
 
+/// What stands between two columns of a log line.
+pub const SEPARATOR: &str = " | ";
+
+/// One line of the log, split into its six columns: the format this module
+/// writes, read back. The tests and the `timeline` tool read logs with it,
+/// so the format is defined here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLine<'a> {
+    /// `2026-11-25T10:00:00.123Z`.
+    pub time: &'a str,
+    /// `main`, `worker-1`...
+    pub process: &'a str,
+    /// The thread's name: `main`, `pool-2`, `ctrl-c`...
+    pub thread: &'a str,
+    /// The module that logged it: `graceful::lifecycle`.
+    pub target: &'a str,
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, without padding.
+    pub level: &'a str,
+    /// The rest of the line.
+    pub message: &'a str,
+}
+
+impl<'a> LogLine<'a> {
+    /// Splits `line` (without colour); `None` if it is not a whole log line.
+    pub fn parse(line: &'a str) -> Option<LogLine<'a>> {
+        let columns: Vec<&str> = line.splitn(6, SEPARATOR).collect();
+        let [time, process, thread, target, level, message] = columns[..] else {
+            return None;
+        };
+        let level = level.trim_end();
+        level.parse::<Level>().ok()?;
+        Some(LogLine { time, process, thread, target, level, message })
+    }
+}
+
 /// How much log text may wait for a blocked stderr before new records are
 /// dropped (and counted): a few minutes of heavy DEBUG logging.
 pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
@@ -230,8 +265,8 @@ impl Logger {
             Level::Info => AnsiColor::Green.on_default(),
             Level::Debug | Level::Trace => Style::new().dimmed(),
         });
-        let name = &self.process;
-        format!(" | {process}{name}{process:#} | {thread} | {target} | {level_style}{level:<5}{level_style:#} | {message}\n")
+        let (name, s) = (&self.process, SEPARATOR);
+        format!("{s}{process}{name}{process:#}{s}{thread}{s}{target}{s}{level_style}{level:<5}{level_style:#}{s}{message}\n")
     }
 }
 
@@ -285,6 +320,35 @@ fn colour_wanted() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_as_written_reads_back_column_by_column() {
+        let logger = Logger {
+            filter: env_logger::Builder::new().build(),
+            process: "worker-2".to_owned(),
+            colour: false,
+            lines: channel::unbounded().0,
+            writer: Mutex::new(None),
+        };
+        let text = logger.columns("pool-1", "graceful::manager", Level::Warn, &"a | b");
+        let (sender, queue) = channel::unbounded();
+        QUEUED_BYTES.fetch_add(text.len(), SeqCst);
+        sender.send(Message::Line { time: SystemTime::UNIX_EPOCH, text }).unwrap();
+        drop(sender);
+        let mut out = Vec::new();
+        write_lines(&queue, false, &mut out);
+        let out = String::from_utf8(out).unwrap();
+        let line = LogLine::parse(out.trim_end()).expect("a log line");
+        let expected = LogLine {
+            time: "1970-01-01T00:00:00.000Z",
+            process: "worker-2",
+            thread: "pool-1",
+            target: "graceful::manager",
+            level: "WARN",
+            message: "a | b",
+        };
+        assert_eq!(line, expected);
+    }
 
     /// What the writer writes for `lines` (time, text), to `out`.
     fn written(lines: &[(u64, &str)], out: impl Write) {

@@ -7,13 +7,13 @@
 //! thread is busy, a job queued later (such as "stop the manager") waits
 //! until one is free.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 
 use crossbeam::channel::{self, Receiver, Sender};
 use log::debug;
 
-use crate::failure::{self, Failure, FailureReporter};
 use crate::lock;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -57,26 +57,20 @@ pub struct JobHandle<T> {
 
 impl ThreadPool {
     /// Starts `size` threads named `pool-1` .. `pool-N`, all waiting on one
-    /// queue; a job that panics is reported to `failures`. Fails only if the
-    /// OS refuses a thread.
-    pub fn new(size: usize, failures: Option<FailureReporter>) -> std::io::Result<ThreadPool> {
+    /// queue. Fails only if the OS refuses a thread.
+    pub fn new(size: usize) -> std::io::Result<ThreadPool> {
         let (sender, queue) = channel::unbounded::<Job>();
         let pool = ThreadPool { jobs: Mutex::new(Some(sender)), threads: Mutex::default() };
         for index in 1..=size {
-            let (queue, failures, name) =
-                (queue.clone(), failures.clone(), format!("pool-{index}"));
-            let thread = name.clone();
+            let (queue, name) = (queue.clone(), format!("pool-{index}"));
             let run = move || {
                 // Ends when the queue is closed and drained.
                 for job in queue {
                     // A panicking job must not take its thread with it: the
                     // pool would shrink silently, one panic at a time. The
-                    // hook has logged it; its caller gets `JobPanicked`; and
-                    // the application stops, as for any other panic.
-                    if let (Err(_), Some(failures)) = (failure::catch(job), &failures) {
-                        let thread = thread.clone();
-                        failures.report(Failure::Panicked { thread });
-                    }
+                    // hook has logged and reported it (the application stops,
+                    // as for any other panic), and its caller gets `JobPanicked`.
+                    let _ = catch_unwind(AssertUnwindSafe(job));
                 }
             };
             // On an error `pool` is dropped, which joins the threads so far.
@@ -153,7 +147,7 @@ mod tests {
 
     #[test]
     fn jobs_return_their_results() {
-        let pool = ThreadPool::new(2, None).unwrap();
+        let pool = ThreadPool::new(2).unwrap();
         let handles: Vec<_> = (0..10).map(|n| pool.submit(move || n * n)).collect();
         let results: Vec<i32> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(results, (0..10).map(|n| n * n).collect::<Vec<_>>());
@@ -161,14 +155,14 @@ mod tests {
 
     #[test]
     fn jobs_run_on_pool_threads() {
-        let pool = ThreadPool::new(1, None).unwrap();
+        let pool = ThreadPool::new(1).unwrap();
         let name = pool.submit(|| thread::current().name().map(str::to_owned)).wait().unwrap();
         assert_eq!(name.as_deref(), Some("pool-1"));
     }
 
     #[test]
     fn shutdown_runs_queued_jobs_then_joins() {
-        let pool = ThreadPool::new(2, None).unwrap();
+        let pool = ThreadPool::new(2).unwrap();
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..20 {
             let done = done.clone();
@@ -183,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_gives_an_error_and_the_thread_survives() {
-        let pool = ThreadPool::new(1, None).unwrap();
+        let pool = ThreadPool::new(1).unwrap();
         let failed = pool.submit(|| -> u32 { panic!("injected") }).wait();
         assert_eq!(failed, Err(PoolError::JobPanicked));
         assert_eq!(pool.submit(|| 7).wait(), Ok(7));
@@ -191,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_job_submitted_after_shutdown_fails_instead_of_hanging() {
-        let pool = ThreadPool::new(1, None).unwrap();
+        let pool = ThreadPool::new(1).unwrap();
         pool.shutdown();
         assert_eq!(pool.submit(|| 1).wait(), Err(PoolError::ShutDown));
     }

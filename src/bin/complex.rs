@@ -16,28 +16,30 @@
 //!
 //! The same binary is also the worker: the manager starts it again with the
 //! hidden `--worker-id N` flag.
+//!
+//! The journey of one Ctrl+C is `simple`'s (read that first), plus
+//! [`graceful::manager_service`] (the order service-1 stops in),
+//! [`graceful::pool`] and [`graceful::manager`] (the workers told to stop,
+//! each one's collector, the calls left unanswered).
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use log::info;
 
-use graceful::exit_code;
+use graceful::exit::{self, Exit};
 use graceful::fault::Fault;
 use graceful::knobs::{self, parse_positive_seconds, Knobs};
-use graceful::lifecycle::App;
-use graceful::manager::{ManagerConfig, MultiProcessManager};
+use graceful::lifecycle::{App, SlowService};
+use graceful::manager::{ManagerSettings, MultiProcessManager};
 use graceful::manager_service::{ManagerService, Settings};
-use graceful::signals;
-use graceful::slow_service::SlowService;
-use graceful::worker::{self, WorkerOptions};
-use graceful::{failure, logging, memory};
+use graceful::worker::{self, WorkerSettings};
+use graceful::{failure, logging, memory, signals};
 
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(name = "complex", version, after_help = exit_code::help(true))]
+#[command(name = "complex", version, after_help = exit::help(Exit::OF_COMPLEX))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,
@@ -74,17 +76,17 @@ struct Args {
     worker_id: Option<u16>,
 }
 
-fn main() -> ExitCode {
+fn main() -> Exit {
     // First, before any thread: so that a memory limit cannot fail the stop.
     memory::hold_glibc_to_two_arenas();
     // As in `simple`: the command line first, then every signal to one place.
     let args = match knobs::read_command_line::<Args>() {
         Ok(args) => args,
-        Err(code) => return code,
+        Err(status) => return status,
     };
     if let Some(id) = args.worker_id {
         // The same executable, started by our own manager as a worker.
-        return worker::run(WorkerOptions {
+        return worker::run(WorkerSettings {
             program: env!("CARGO_CRATE_NAME"),
             id: usize::from(id),
             time_scale: args.knobs.time_scale,
@@ -97,20 +99,21 @@ fn main() -> ExitCode {
         Ok(program) => program,
         Err(cause) => {
             eprintln!("complex: cannot find our own executable to start workers: {cause}");
-            return ExitCode::from(exit_code::START_FAILED);
+            return Exit::StartFailed;
         }
     };
-    let signals = signals::install();
+    let hub = signals::install();
     logging::init(env!("CARGO_CRATE_NAME"), "main");
     info!("main: begin");
 
-    let app = App::new(signals, &args.knobs);
+    let Knobs { time_scale, stop_timeout, run_for } = args.knobs;
+    let app = App::new(hub, stop_timeout, run_for);
     // From here on, a panic in any thread (a busy loop, a pool job, a
     // collector) is logged once and stops the program gracefully, exit 7.
     failure::install_panic_hook(Some(app.failure_reporter()));
 
     let manager = MultiProcessManager::new(
-        ManagerConfig {
+        ManagerSettings {
             workers: usize::from(args.workers),
             program,
             // A worker gets its parent's own flags and acts on those it
@@ -126,15 +129,13 @@ fn main() -> ExitCode {
         Settings {
             pool_threads,
             busy_loops: args.busy_loops.map_or(pool_threads.saturating_sub(2), usize::from),
-            update_every: args.knobs.time_scale.of(args.update_every.as_secs_f64()),
+            update_every: time_scale.of(args.update_every.as_secs_f64()),
             leave_jobs_running: args.leave_jobs_running,
-            time_scale: args.knobs.time_scale,
+            longest_pause: time_scale.of(1.0),
             fault: args.inject_fault,
-            failures: Some(app.failure_reporter()),
         },
     );
-    let service_2 =
-        SlowService::new("service-2", args.knobs.time_scale).with_fault(args.inject_fault);
+    let service_2 = SlowService::new("service-2", time_scale).with_fault(args.inject_fault);
 
     // Started in this order, stopped in reverse.
     let ending = app.service(service_1).service(service_2).run();

@@ -9,18 +9,36 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::ChildStdout;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 
 use log::{debug, warn};
 
 use super::children::SharedChild;
 use super::dispatch::{worker_name, Phase};
 use super::{Event, ManagerError, Shared};
+use crate::cancel::Trigger;
 use crate::failure::Failure;
 use crate::lock;
 use crate::protocol::{self, Report};
 
+/// Starts worker `worker`'s collector, a thread named `collector-N`. It
+/// holds `running` until it ends, which tells the manager that it has.
+pub(super) fn spawn(
+    shared: Arc<Shared>,
+    worker: usize,
+    stdout: ChildStdout,
+    child: SharedChild,
+    running: Option<Trigger>,
+) -> std::io::Result<JoinHandle<()>> {
+    thread::Builder::new().name(format!("collector-{worker}")).spawn(move || {
+        run(&shared, worker, stdout, &child);
+        drop(running);
+    })
+}
+
 /// Reads worker `worker`'s reports until its output ends, then reaps it.
-pub(super) fn run(shared: &Shared, worker: usize, stdout: ChildStdout, child: &SharedChild) {
+fn run(shared: &Shared, worker: usize, stdout: ChildStdout, child: &SharedChild) {
     let name = worker_name(worker);
     let mut last_words = None;
     for line in BufReader::new(stdout).lines() {

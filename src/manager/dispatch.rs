@@ -31,6 +31,14 @@ pub(super) enum Phase {
 }
 
 /// Where a caller's reply goes.
+/// Which calls a stop fails: first those still queued, then, once every
+/// worker has exited, any still waiting for a reply.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Calls {
+    Queued,
+    Waiting,
+}
+
 pub(super) type ReplyTo = Sender<Result<Output, ManagerError>>;
 
 /// Everything behind the manager's lock.
@@ -120,7 +128,7 @@ impl<W: Write> State<W> {
         slot.stdin = None;
         let lost = slot.call.take();
         if self.no_worker_left() {
-            self.fail(true, |_| ManagerError::NoWorkerLeft);
+            self.fail(Calls::Queued, |_| ManagerError::NoWorkerLeft);
         }
         let lost = lost?;
         self.waiting.remove(&lost).map(|caller| (lost, caller))
@@ -167,18 +175,18 @@ impl<W: Write> State<W> {
         self.workers.iter_mut().for_each(|slot| slot.stdin = None);
     }
 
-    /// Fails the calls still waiting (only those no worker took, if
-    /// `only_queued`), so no caller waits for a reply that will never come;
-    /// returns how many. A stop does that; so does the last worker's death,
-    /// to the queued calls, with `NoWorkerLeft`.
-    pub(super) fn fail_calls(&mut self, only_queued: bool) -> usize {
-        self.fail(only_queued, |id| ManagerError::StoppedWhileWaiting { id })
+    /// Fails the calls still waiting (`Calls::Queued`: only those no worker
+    /// took), so no caller waits for a reply that will never come; returns
+    /// how many. A stop does that; so does the last worker's death, to the
+    /// queued calls, with `NoWorkerLeft`.
+    pub(super) fn fail_calls(&mut self, which: Calls) -> usize {
+        self.fail(which, |id| ManagerError::StoppedWhileWaiting { id })
     }
 
-    fn fail(&mut self, only_queued: bool, error: impl Fn(u64) -> ManagerError) -> usize {
-        let ids: Vec<u64> = match only_queued {
-            true => self.queue.drain(..).map(|(id, _)| id).collect(),
-            false => self.waiting.keys().copied().collect(),
+    fn fail(&mut self, which: Calls, error: impl Fn(u64) -> ManagerError) -> usize {
+        let ids: Vec<u64> = match which {
+            Calls::Queued => self.queue.drain(..).map(|(id, _)| id).collect(),
+            Calls::Waiting => self.waiting.keys().copied().collect(),
         };
         for id in &ids {
             if let Some(caller) = self.waiting.remove(id) {
@@ -300,9 +308,9 @@ mod tests {
     fn stopping_fails_every_waiting_caller() {
         let mut state = two_workers();
         let replies: Vec<_> = (1..=4).map(|id| submit(&mut state, id).1).collect();
-        assert_eq!(state.fail_calls(true), 2);
+        assert_eq!(state.fail_calls(Calls::Queued), 2);
         state.tell_workers_to_stop();
-        assert_eq!(state.fail_calls(false), 2);
+        assert_eq!(state.fail_calls(Calls::Waiting), 2);
         for reply in replies {
             assert!(matches!(reply.recv().unwrap(), Err(ManagerError::StoppedWhileWaiting { .. })));
         }

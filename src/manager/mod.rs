@@ -50,7 +50,7 @@ use crate::failure::FailureReporter;
 use crate::lock;
 use crate::protocol::{Output, Request};
 use children::ChildList;
-use dispatch::{names, worker_name, Phase, State};
+use dispatch::{names, worker_name, Calls, Phase, State};
 
 /// Every worker must say "bootstrapped" within this time of the start...
 pub const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,7 +61,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to run, and how many.
 #[derive(Clone, Debug)]
-pub struct ManagerConfig {
+pub struct ManagerSettings {
     /// How many worker processes.
     pub workers: usize,
     /// The worker executable: normally `std::env::current_exe()`; tests and
@@ -120,7 +120,7 @@ impl std::error::Error for ManagerError {}
 /// All methods take `&self`, so one manager can be shared (in an `Arc`) by
 /// every thread that calls it.
 pub struct MultiProcessManager {
-    config: ManagerConfig,
+    settings: ManagerSettings,
     shared: Arc<Shared>,
     /// Lifecycle events from the collectors; read by `start` and `update`.
     events: Receiver<Event>,
@@ -158,16 +158,19 @@ enum Event {
 }
 
 impl MultiProcessManager {
-    /// A manager that will run `config`; nothing starts until
+    /// A manager that will run `settings`; nothing starts until
     /// [`start`](MultiProcessManager::start). `failures` receives a report
     /// when a worker dies while running.
-    pub fn new(config: ManagerConfig, failures: Option<FailureReporter>) -> MultiProcessManager {
+    pub fn new(
+        settings: ManagerSettings,
+        failures: Option<FailureReporter>,
+    ) -> MultiProcessManager {
         let (sender, events) = channel::unbounded();
         let (stop_trigger, stopped) = cancel::pair();
         let (collectors_running, collectors_ended) = cancel::pair();
         let state = Mutex::new(State::new(stop_trigger));
         MultiProcessManager {
-            config,
+            settings,
             shared: Arc::new(Shared { state, events: sender, failures }),
             events,
             stopped,
@@ -194,7 +197,7 @@ impl MultiProcessManager {
         let began = Instant::now();
         // Written out before the first spawn: the workers' own lines must
         // not come before it.
-        info!("manager: starting {} workers", self.config.workers);
+        info!("manager: starting {} workers", self.settings.workers);
         log::logger().flush();
         if let Err(error) = self.spawn_all().and_then(|()| self.wait_until_started(began)) {
             self.abandon_start();
@@ -202,7 +205,7 @@ impl MultiProcessManager {
         }
         self.shared.lock().phase = Phase::Running;
         let took = began.elapsed().as_millis();
-        info!("manager: {} workers started in {took} ms", self.config.workers);
+        info!("manager: {} workers started in {took} ms", self.settings.workers);
         Ok(())
     }
 
@@ -305,7 +308,7 @@ impl MultiProcessManager {
         log::logger().flush();
         let mut state = self.shared.lock();
         state.stop_trigger = None;
-        let queued = state.fail_calls(true);
+        let queued = state.fail_calls(Calls::Queued);
         state.tell_workers_to_stop();
         drop(state);
         if queued > 0 {
@@ -316,7 +319,7 @@ impl MultiProcessManager {
         self.join_collectors();
         let mut state = self.shared.lock();
         state.phase = Phase::Stopped;
-        let unanswered = state.fail_calls(false);
+        let unanswered = state.fail_calls(Calls::Waiting);
         drop(state);
         let left = queued + unanswered;
         info!("manager: all workers stopped; {left} call(s) left unprocessed");

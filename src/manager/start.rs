@@ -31,9 +31,9 @@ impl MultiProcessManager {
     /// its collector thread. After a failure, the workers not registered are
     /// killed and reaped here; the abandoned start ends the others.
     pub(super) fn spawn_all(&self) -> Result<(), ManagerError> {
-        let (program, args) = (&self.config.program, &self.config.args);
+        let (program, args) = (&self.settings.program, &self.settings.args);
         let spawned: Vec<std::io::Result<Child>> = thread::scope(|scope| {
-            let spawning: Vec<_> = (1..=self.config.workers)
+            let spawning: Vec<_> = (1..=self.settings.workers)
                 .map(|id| {
                     let spawning = Builder::new().name(format!("spawning-{id}"));
                     spawning.spawn_scoped(scope, move || spawn_worker(program, args, id))
@@ -75,13 +75,8 @@ impl MultiProcessManager {
             return Err(std::io::Error::other("no stdin/stdout pipe"));
         };
         self.shared.lock().add_worker(stdin);
-        let (shared, running) = (self.shared.clone(), lock(&self.collectors_running).clone());
-        let collector =
-            thread::Builder::new().name(format!("collector-{worker}")).spawn(move || {
-                collector::run(&shared, worker, stdout, &child);
-                // Tells the manager this collector has ended.
-                drop(running);
-            })?;
+        let running = lock(&self.collectors_running).clone();
+        let collector = collector::spawn(self.shared.clone(), worker, stdout, child, running)?;
         lock(&self.collectors).push(collector);
         Ok(())
     }
@@ -89,7 +84,7 @@ impl MultiProcessManager {
     /// Waits for every worker's "bootstrapped" (within 5 s of `began`) and
     /// "started" (within 30 s of `began`).
     pub(super) fn wait_until_started(&self, began: Instant) -> Result<(), ManagerError> {
-        let count = self.config.workers;
+        let count = self.settings.workers;
         let (mut bootstrapped, mut started) = (HashSet::new(), HashSet::new());
         while started.len() < count {
             let (limit, stage, done) = match bootstrapped.len() < count {

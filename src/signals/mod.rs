@@ -8,7 +8,7 @@
 //! Rust does nothing of the kind: a signal handler may run only a few
 //! async-signal-safe instructions (no lock, no allocation, no log line), so
 //! `ctrlc` and `signal-hook` keep theirs tiny, and a thread of theirs wakes
-//! up in ordinary code and calls [`Signals::on_signal`]. No line of the
+//! up in ordinary code and calls [`Hub::on_signal`]. No line of the
 //! program is ever interrupted: the rest of it finds out only when it
 //! *looks*. [`install`] sets that up; how, in a terminal, a container or
 //! under a supervisor, is in [`os`], which a first reading can skip.
@@ -16,7 +16,7 @@
 //! # What a signal means
 //!
 //! The hub numbers each signal, logs what it does now, and forwards it the
-//! same way every time: it cancels [`Signals::interrupt`]. What differs from
+//! same way every time: it cancels [`Hub::interrupt`]. What differs from
 //! stage to stage is who looks:
 //!
 //! * the **run** stage waits for the interrupt: the stop begins at once;
@@ -28,10 +28,10 @@
 //!   [`crate::deadline::force_exit`]): two Ctrl+C stay harmless.
 //!
 //! ```
-//! use graceful::signals::{Signals, Stage};
+//! use graceful::signals::{Hub, Stage};
 //!
 //! // A hub of its own (a program gets the process-wide one from `install`).
-//! let signals = Signals::for_tests();
+//! let signals = Hub::for_tests();
 //! let shield = signals.shield(Stage::Starting);
 //! // ... a Ctrl+C arriving here is only recorded ...
 //! match shield.release() {
@@ -40,14 +40,15 @@
 //! }
 //! ```
 
-pub mod os;
+mod os;
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
 use crate::deadline;
+use crate::exit::Exit;
 
 /// The signal that forces the exit, counting every signal received.
 pub const FORCED_BY: u32 = 3;
@@ -99,7 +100,7 @@ pub struct Interrupted {
 
 /// The signal hub. There is one per process, made by [`install`].
 #[derive(Debug)]
-pub struct Signals {
+pub struct Hub {
     state: Mutex<State>,
     /// Cancelled by the first signal.
     interrupt: Cancelled,
@@ -112,7 +113,7 @@ struct State {
     stage: Stage,
     /// Dropped by the first signal: that is what "interrupt" means.
     trigger: Option<Trigger>,
-    /// Signals counted in all (each line is numbered), and since the
+    /// Hub counted in all (each line is numbered), and since the
     /// current shield went up.
     received: u32,
     while_shielded: u32,
@@ -126,26 +127,40 @@ struct State {
 /// returns. Until then, Ctrl+C kills the process the old-fashioned way,
 /// which is harmless while nothing has started. (If they cannot be
 /// installed, the program says so and exits with code 3.)
-pub fn install() -> &'static Signals {
-    static HUB: OnceLock<Signals> = OnceLock::new();
-    let hub = HUB.get_or_init(|| Signals::new(|why| deadline::force_exit(why)));
+pub fn install() -> &'static Hub {
+    static HUB: OnceLock<Hub> = OnceLock::new();
+    let hub = HUB.get_or_init(|| Hub::new(|why| deadline::force_exit(why)));
     os::hand_signals_to(|signal| hub.on_signal(signal));
     hub
 }
 
-impl Signals {
-    fn new(force_exit: fn(&str)) -> Signals {
+/// Takes over a worker process's signals: each goes to `on_signal`. A
+/// worker hears every termination signal, whatever its parent left: the
+/// parent starts it with them ignored, precisely so that none can kill it
+/// before this call (see [`crate::worker`]).
+pub fn install_in_worker(on_signal: fn(Signal)) {
+    os::hand_worker_signals_to(on_signal);
+}
+
+impl Hub {
+    /// The hub's state, even if a thread panicked while holding it (see
+    /// `lifecycle::lock`).
+    fn state(&self) -> MutexGuard<'_, State> {
+        crate::lock(&self.state)
+    }
+
+    fn new(force_exit: fn(&str)) -> Hub {
         let (trigger, interrupt) = cancel::pair();
         // From here until start is over, the program is starting.
         let state = State { trigger: Some(trigger), ..State::default() };
-        Signals { state: Mutex::new(state), interrupt, force_exit }
+        Hub { state: Mutex::new(state), interrupt, force_exit }
     }
 
     /// A hub that is not connected to the process's signals, for tests and
-    /// examples: feed it with [`Signals::on_signal`]. Its third signal only
+    /// examples: feed it with [`Hub::on_signal`]. Its third signal only
     /// logs instead of exiting.
-    pub fn for_tests() -> &'static Signals {
-        Box::leak(Box::new(Signals::new(|why| warn!("{why} (a test hub)"))))
+    pub fn for_tests() -> &'static Hub {
+        Box::leak(Box::new(Hub::new(|why| warn!("{why} (a test hub)"))))
     }
 
     /// Cancelled by the first signal. Use it in `crossbeam::select!` to wait
@@ -156,18 +171,48 @@ impl Signals {
 
     /// Whether a Ctrl+C has reached the program, at any stage.
     pub fn ctrl_c_received(&self) -> bool {
-        crate::lock(&self.state).ctrl_c
+        self.state().ctrl_c
     }
 
     /// What the program is doing now, as far as a signal's meaning goes.
     pub fn stage(&self) -> Stage {
-        crate::lock(&self.state).stage
+        self.state().stage
+    }
+
+    /// Says in the log what the parent left the program: signals ignored
+    /// (they stay so) and blocked (they were unblocked). At the start of the
+    /// run, once the log exists.
+    pub fn say_what_was_inherited(&self) {
+        os::say_what_was_inherited();
+    }
+
+    /// The signals that stop this program, as the run stage names them:
+    /// those the parent did not leave ignored.
+    pub fn names_of_stop_signals(&self) -> String {
+        os::names_of_stop_signals()
+    }
+
+    /// What forces the exit, as the stop announces it: "a third Ctrl+C",
+    /// unless Ctrl+C was left ignored (a script's `cmd &`), where none can come.
+    pub fn what_forces_the_exit(&self) -> &'static str {
+        match os::is_heard(Signal::CtrlC) {
+            true => "a third Ctrl+C forces the exit",
+            false => "a third signal forces the exit",
+        }
+    }
+
+    /// Ends the process the way Ctrl+C would have killed it: by dying of
+    /// SIGINT, now that the stop is complete (README, section 11). Returns
+    /// only where the kernel will not let it: a container's PID 1, which
+    /// then exits with 130.
+    pub fn die_of_sigint(&self) -> Exit {
+        os::die_of_sigint()
     }
 
     /// Raises a shield for `stage` (start or stop): until it is released,
     /// signals are recorded, and nobody acts on them.
     pub fn shield(&self, stage: Stage) -> Shield<'_> {
-        let mut state = crate::lock(&self.state);
+        let mut state = self.state();
         if state.shields == 0 {
             state.stage = stage;
         }
@@ -180,7 +225,7 @@ impl Signals {
         // The lock is held for counting only: the line is made and logged
         // after it is released.
         let (number, stage, trigger) = {
-            let mut state = crate::lock(&self.state);
+            let mut state = self.state();
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
             state.ctrl_c |= signal == Signal::CtrlC;
@@ -218,8 +263,8 @@ impl Signals {
 
     /// Ends the shield of the current stage; see [`Shield::release`].
     fn lower_shield(&self) -> Result<(), Interrupted> {
-        let (stage, delayed_signals) = {
-            let mut state = crate::lock(&self.state);
+        let (stage, delayed_signals, interrupted) = {
+            let mut state = self.state();
             state.shields = state.shields.saturating_sub(1);
             if state.shields > 0 {
                 // Still inside the outer shield: it tells, when it ends.
@@ -227,9 +272,15 @@ impl Signals {
             }
             let shielded = state.stage;
             state.stage = if shielded == Stage::Starting { Stage::Running } else { Stage::Done };
-            (shielded, std::mem::take(&mut state.while_shielded))
+            // Decided here, under the lock that `on_signal` counts under: a
+            // signal either came before this line, and is reported, or comes
+            // after it, and finds the shield down. (Asking the interrupt
+            // channel instead, after the lock, would miss a signal whose
+            // thread has counted it but not yet dropped the trigger.)
+            let interrupted = state.trigger.is_none();
+            (shielded, std::mem::take(&mut state.while_shielded), interrupted)
         };
-        if !cancel::is_cancelled(&self.interrupt) {
+        if !interrupted {
             return Ok(());
         }
         match (stage, delayed_signals) {
@@ -253,7 +304,7 @@ impl Signals {
 #[must_use = "a shield protects only while it lives; bind it and call `release()`"]
 #[derive(Debug)]
 pub struct Shield<'a> {
-    signals: &'a Signals,
+    signals: &'a Hub,
     released: bool,
 }
 
@@ -287,15 +338,15 @@ mod tests {
         static FORCED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     }
 
-    fn hub() -> Signals {
-        Signals::new(|why| FORCED.with_borrow_mut(|forced| forced.push(why.into())))
+    fn hub() -> Hub {
+        Hub::new(|why| FORCED.with_borrow_mut(|forced| forced.push(why.into())))
     }
 
     fn forced() -> Vec<String> {
         FORCED.with_borrow(Clone::clone)
     }
 
-    fn interrupted(signals: &Signals) -> bool {
+    fn interrupted(signals: &Hub) -> bool {
         cancel::is_cancelled(signals.interrupt())
     }
 

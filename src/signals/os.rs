@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 use log::{info, warn};
 
 use super::Signal;
-use crate::exit_code;
+use crate::exit::Exit;
 
 /// The termination signals there are, by name and number: one table. On
 /// Windows, only the console event.
@@ -79,6 +79,11 @@ pub fn names_of_stop_signals() -> String {
     heard.map(|(signal, _)| signal.to_string()).collect::<Vec<_>>().join(", ")
 }
 
+/// Whether `signal` reaches the hub: not left ignored by the parent.
+pub fn is_heard(signal: Signal) -> bool {
+    INHERITED.get().is_none_or(|inherited| !inherited.ignored.contains(&signal))
+}
+
 /// Says in the log what the parent left: signals ignored (they stay so) and
 /// signals blocked (they were unblocked).
 pub fn say_what_was_inherited() {
@@ -106,7 +111,7 @@ fn listen_or_exit(
     if let Err(cause) = listen(heard, with_sigcont, move |signal| once_per_hangup(signal, deliver))
     {
         eprintln!("cannot install the signal handlers ({cause}); nothing has started");
-        std::process::exit(exit_code::START_FAILED.into());
+        Exit::StartFailed.end_process_now();
     }
 }
 
@@ -193,21 +198,21 @@ fn take_over_inherited() -> Inherited {
 /// init sends itself with the default action; the program then lives on,
 /// and exits with the shell's number for it, 130.
 #[cfg(unix)]
-pub fn die_of_sigint() -> std::process::ExitCode {
+pub fn die_of_sigint() -> Exit {
     use nix::sys::signal::{raise, signal, SigHandler, SigSet, Signal::SIGINT};
     // SAFETY: SIG_DFL is no handler.
     if unsafe { signal(SIGINT, SigHandler::SigDfl) }.is_ok() {
         let _ = SigSet::from(SIGINT).thread_unblock();
         let _ = raise(SIGINT);
     }
-    std::process::ExitCode::from(exit_code::DIED_OF_SIGINT)
+    Exit::DiedOfSigint
 }
 
 /// Windows has no signals to die of; a console program that Ctrl+C ends
 /// outright exits with STATUS_CONTROL_C_EXIT (its default handler does
 /// that), so we end with the same status.
 #[cfg(not(unix))]
-pub fn die_of_sigint() -> std::process::ExitCode {
+pub fn die_of_sigint() -> Exit {
     const STATUS_CONTROL_C_EXIT: u32 = 0xC000_013A;
     std::process::exit(STATUS_CONTROL_C_EXIT as i32)
 }

@@ -31,14 +31,13 @@ pub use input::MAX_COMMAND_BYTES;
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
 
 use crate::dummy::DummyManager;
-use crate::exit_code;
+use crate::exit::Exit;
 use crate::failure;
 use crate::fault::{Armed, Fault};
 use crate::knobs::TimeScale;
@@ -51,7 +50,7 @@ pub const ID_FLAG: &str = "worker-id";
 
 /// How a worker is started.
 #[derive(Clone, Copy, Debug)]
-pub struct WorkerOptions {
+pub struct WorkerSettings {
     /// The program's crate name, for the log filter.
     pub program: &'static str,
     /// 1-based; names the process in the log (`worker-1`).
@@ -75,27 +74,27 @@ enum Leave {
 }
 
 /// Runs the worker; returns when it is told to stop or its parent is gone.
-pub fn run(options: WorkerOptions) -> ExitCode {
+pub fn run(settings: WorkerSettings) -> Exit {
     if let Some(why) = input::started_by_hand() {
         // A person typed `complex --worker-id 1`. Without a parent on the
         // other end of a pipe there is nobody to tell this worker to stop,
         // and it ignores Ctrl+C: refuse rather than trap the terminal.
-        let program = options.program;
+        let program = settings.program;
         eprintln!(
             "{program}: --{ID_FLAG} is the hidden worker mode, and {why}. Workers are started by \
              `{program}` itself, with their stdin a pipe from it. Run `{program}` without --{ID_FLAG}."
         );
-        return ExitCode::from(exit_code::USAGE);
+        return Exit::Usage;
     }
-    signals::os::hand_worker_signals_to(ignore);
-    logging::init(options.program, &format!("worker-{}", options.id));
+    signals::install_in_worker(ignore);
+    logging::init(settings.program, &format!("worker-{}", settings.id));
     // Panics are logged in our format; the parent hears of them from the
     // `Failed` report below, not from a failure channel.
     failure::install_panic_hook(None);
     let watch = parent_watch::start();
-    let code = serve_parent(options);
+    let code = serve_parent(settings);
     parent_watch::stop(watch);
-    logging::finish(options.stop_timeout);
+    logging::finish(settings.stop_timeout);
     code
 }
 
@@ -111,15 +110,15 @@ fn ignore(signal: Signal) {
 }
 
 /// The worker's life: bootstrap, initialise, serve.
-fn serve_parent(options: WorkerOptions) -> ExitCode {
+fn serve_parent(settings: WorkerSettings) -> Exit {
     // Only worker-1 acts a fault out: the others carry on around it.
-    let mut armed = Armed(options.fault.filter(|_| options.id == 1));
+    let mut armed = Armed(settings.fault.filter(|_| settings.id == 1));
     let mut out = io::stdout().lock();
     if armed.take(Fault::WorkerHang) {
         warn!("injected fault: hanging before bootstrap");
         // Blocks until the parent kills us (or closes our stdin).
         let _ = io::stdin().lock().read_line(&mut String::new());
-        return ExitCode::from(exit_code::START_FAILED);
+        return Exit::StartFailed;
     }
     let pid = std::process::id();
     // Written out before the parent hears of it: the parent's "worker-1
@@ -133,9 +132,9 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
         let message = "initialisation failed: injected fault (worker-start)";
         error!("{message}");
         let _ = protocol::send(&mut out, &Report::Failed { message: message.into() });
-        return ExitCode::from(exit_code::START_FAILED);
+        return Exit::StartFailed;
     }
-    let mut manager = DummyManager::new(options.time_scale);
+    let mut manager = DummyManager::new(settings.time_scale);
     info!("started");
     log::logger().flush();
     if protocol::send(&mut out, &Report::Started).is_err() {
@@ -157,15 +156,15 @@ fn serve_parent(options: WorkerOptions) -> ExitCode {
             // half-way through a call, so carrying on is not an option.
             let message = format!("panicked: {panicked}");
             let _ = protocol::send(&mut out, &Report::Failed { message });
-            return ExitCode::from(exit_code::INTERNAL_FAILURE);
+            return Exit::Internal;
         }
     }
-    ExitCode::SUCCESS
+    Exit::Clean
 }
 
-fn parent_gone_at_start() -> ExitCode {
+fn parent_gone_at_start() -> Exit {
     warn!("cannot report to the parent during start: the parent is gone; exiting");
-    ExitCode::SUCCESS
+    Exit::Clean
 }
 
 /// Commands that have arrived and are not handled yet.

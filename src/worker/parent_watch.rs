@@ -64,7 +64,7 @@ mod linux {
                 }
                 warn!("still here {grace} s after the parent died; exiting without finishing the work in hand");
                 crate::logging::finish(PARENT_GONE_GRACE);
-                std::process::exit(0);
+                crate::exit::Exit::Clean.end_process_now();
             }
         };
         let thread = thread::Builder::new().name("parent-watch".into()).spawn(watch).ok()?;

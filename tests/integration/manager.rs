@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::thread;
 
-use graceful::manager::{ManagerConfig, ManagerError, MultiProcessManager};
+use graceful::manager::{ManagerError, ManagerSettings, MultiProcessManager};
 
 fn manager(workers: usize, time_scale: &str) -> Arc<MultiProcessManager> {
     // Through `env`, so that the workers' log stays out of the test output
     // (they would share the test's stderr).
-    let config = ManagerConfig {
+    let config = ManagerSettings {
         workers,
         program: "env".into(),
         args: vec![
@@ -73,7 +73,7 @@ fn stop_is_handled_before_queued_calls_and_wakes_every_caller() {
 #[test]
 fn a_worker_program_that_does_not_exist_fails_start_with_its_name() {
     let config =
-        ManagerConfig { workers: 2, program: "/nonexistent/worker".into(), args: Vec::new() };
+        ManagerSettings { workers: 2, program: "/nonexistent/worker".into(), args: Vec::new() };
     let manager = MultiProcessManager::new(config, None);
     let error = manager.start().expect_err("start must fail");
     assert!(error.to_string().starts_with("cannot start worker-1:"), "{error}");

@@ -178,7 +178,7 @@ fn a_start_that_fails_ends_even_when_a_worker_leaves_a_process_holding_its_pipe(
     std::fs::create_dir_all(&folder).expect("a folder");
     let leaked = folder.join("leaked.pid");
     let script = format!("sleep 60 & echo $! > '{}'; exec sleep 60", leaked.display());
-    let config = graceful::manager::ManagerConfig {
+    let config = graceful::manager::ManagerSettings {
         workers: 1,
         program: "sh".into(),
         args: vec!["-c".into(), script.into(), "worker".into()],

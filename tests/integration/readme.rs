@@ -543,25 +543,25 @@ fn excerpt_lines_are_consecutive_unless_a_gap_is_marked() {
 
 /// The README's table of exit statuses, as Markdown, from the one list.
 fn exit_status_table() -> String {
-    use graceful::exit_code::{DIED_OF_SIGINT, SHUTDOWN_ABANDONED, STATUSES, WORKER_DIED};
+    use graceful::exit::Exit;
     let mut table = String::from("| status | meaning |\n| --- | --- |\n");
-    for (status, meaning) in STATUSES {
-        let (status, only) = match status {
-            DIED_OF_SIGINT => ("130 (died of SIGINT)".to_owned(), ""),
-            WORKER_DIED => (status.to_string(), " (`complex` only)"),
-            SHUTDOWN_ABANDONED => (
-                status.to_string(),
+    for status in Exit::ALL {
+        let (shown, only) = match status {
+            Exit::DiedOfSigint => ("130 (died of SIGINT)".to_owned(), ""),
+            Exit::WorkerDied => (status.code().to_string(), " (`complex` only)"),
+            Exit::Abandoned => (
+                status.code().to_string(),
                 " (`complex`: worker processes still running are killed first)",
             ),
-            status => (status.to_string(), ""),
+            status => (status.code().to_string(), ""),
         };
-        table += &format!("| {status} | {meaning}{only} |\n");
+        table += &format!("| {shown} | {}{only} |\n", status.meaning());
     }
     table
 }
 
 #[test]
-fn the_exit_status_table_is_the_one_in_exit_code_rs() {
+fn the_exit_status_table_is_the_one_in_exit_rs() {
     let table = exit_status_table();
     assert!(readme().contains(&table), "regenerate the README's table from STATUSES:\n{table}");
 }
@@ -585,7 +585,7 @@ fn regenerate_the_picture() {
     program.press_ctrl_c();
     let run = program.finish();
     let log = run.log.join("\n") + "\n";
-    let svg = graceful::timeline::draw_svg(&log).expect("a picture");
+    let svg = timeline::draw_svg(&log).expect("a picture");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::write(root.join(PICTURES_LOG), log).expect("the log is writable");
     std::fs::write(root.join(PICTURE), svg).expect("the picture is writable");
@@ -598,7 +598,7 @@ fn the_picture_is_the_timeline_of_a_ctrl_c_during_complex() {
     // Drawn by today's `timeline` from its log: a change to the drawing
     // that was not regenerated fails here.
     let log = std::fs::read_to_string(root.join(PICTURES_LOG)).expect("the picture's log");
-    let drawn = graceful::timeline::draw_svg(&log).expect("a picture");
+    let drawn = timeline::draw_svg(&log).expect("a picture");
     assert!(drawn == svg, "{PICTURE} is stale: regenerate it (see regenerate_the_picture)");
 
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\""));

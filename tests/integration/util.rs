@@ -56,7 +56,7 @@ pub fn then_complex_stop<'a>(steps: &[&'a str]) -> Vec<&'a str> {
 
 /// One line of the log, split into its six columns: the same parser the
 /// `timeline` tool reads logs with.
-pub use graceful::timeline::LogLine;
+pub use graceful::logging::LogLine;
 
 /// The pid at the end of a log line that ends in "(pid N)": a worker's
 /// "bootstrapped (pid N)", the manager's "spawned worker-1 (pid N)".
@@ -495,6 +495,7 @@ pub fn without_callers_colour(command: &mut Command) {
 pub fn run_to_end(exe: &str, args: &[&str]) -> (Option<i32>, String) {
     let mut command = Command::new(exe);
     without_callers_colour(&mut command);
+    give_sigint_its_default(&mut command);
     let output = command
         .args(args)
         .env_remove("RUST_LOG")
@@ -654,6 +655,7 @@ pub fn start_with_stderr(exe: &str, args: &[&str], stderr: File, memory: Option<
     command.args(args).env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
     without_callers_colour(&mut command);
     command.stderr(stderr).process_group(0);
+    give_sigint_its_default(&mut command);
     if let Some(limit) = memory {
         use nix::sys::resource::{setrlimit, Resource};
         // SAFETY: setrlimit is async-signal-safe and allocates nothing.

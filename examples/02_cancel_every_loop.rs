@@ -1,9 +1,10 @@
-//! Cancelling background loops by dropping a channel's sender.
+//! The idea: dropping a channel's only sender wakes every thread that waits
+//! on it at once, so it cancels every loop, even in the middle of a pause.
 //!
-//! Run it with `cargo run --example cancel_loop`. Three threads loop and
-//! pause; after two seconds `main` drops the one sender, and every thread
-//! wakes at once, even in the middle of a pause, finishes its round and
-//! returns. `main` joins them all: no thread is left behind.
+//! Run it with `cargo run --example 02_cancel_every_loop`. Three threads
+//! loop and pause; after two seconds `main` drops the one sender, and every
+//! thread wakes at once, finishes its round and returns. `main` joins them
+//! all: no thread is left behind.
 //!
 //! Why a *dropped* sender and not a sent message: a message wakes one
 //! receiver, once. A disconnected channel is ready for every receiver, now
@@ -27,25 +28,26 @@ fn main() {
         .collect();
 
     thread::sleep(Duration::from_secs(2));
-    println!("main: cancelling the loops");
+    eprintln!("main: cancelling the loops");
     drop(stop);
     for handle in loops {
         match handle.join() {
-            Ok(rounds) => println!("main: a loop ended after {rounds} rounds"),
-            Err(_) => println!("main: a loop panicked"),
+            Ok(rounds) => eprintln!("main: a loop ended after {rounds} rounds"),
+            Err(_) => eprintln!("main: a loop panicked"),
         }
     }
-    println!("main: every loop has ended");
+    eprintln!("main: every loop has ended");
 }
 
 fn work_until_cancelled(id: u32, stopped: &Receiver<()>) -> u32 {
     let mut rounds = 0;
     loop {
-        rounds += 1; // one round of real work would go here
-                     // A pause that cancellation cuts short; no polling, no CPU spent.
+        // One round of real work would go here. Then a pause that
+        // cancellation cuts short: no polling, no CPU spent.
+        rounds += 1;
         select! {
             recv(stopped) -> _ => {
-                println!("loop {id}: cancelled after {rounds} rounds");
+                eprintln!("loop {id}: cancelled after {rounds} rounds");
                 return rounds;
             }
             default(Duration::from_millis(300 * u64::from(id))) => {}

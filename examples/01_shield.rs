@@ -1,14 +1,13 @@
-//! A critical section that Ctrl+C cannot cut in half.
+//! The idea: the Ctrl+C handler only reports the signal on a channel, and
+//! the program looks at that channel where stopping is safe, so Ctrl+C
+//! cannot cut a critical section in half.
 //!
-//! Run it with `cargo run --example shield` and press Ctrl+C while a
+//! Run it with `cargo run --example 01_shield` and press Ctrl+C while a
 //! record is being written: the record is finished, then the program stops
 //! between two records, says so, and dies of SIGINT, as if Ctrl+C had
 //! killed it: so a shell loop around it stops too.
-//!
-//! The idea in one sentence: the signal handler does not stop anything, it
-//! only *reports* the signal on a channel; the program looks at that
-//! channel at the points where stopping is safe. (The library's
-//! `signals::Shield` is the same idea with bookkeeping around it.)
+//! (The library's `signals::Shield` is the same idea with bookkeeping
+//! around it; dying of SIGINT is example 08.)
 
 use std::process::ExitCode;
 use std::thread;

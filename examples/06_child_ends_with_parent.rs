@@ -1,6 +1,8 @@
-//! A child process that ends when its parent dies, however it dies.
+//! The idea: a child blocked reading a pipe from its parent gets
+//! end-of-file the moment the parent dies, however it dies, so it can leave
+//! with its parent.
 //!
-//! Run it with `cargo run --example child_ends_with_parent`. The parent
+//! Run it with `cargo run --example 06_child_ends_with_parent`. The parent
 //! starts a copy of itself as a child, with the child's stdin a pipe from
 //! the parent, keeps that pipe for two seconds without writing to it, then
 //! exits without a word to the child (as a parent killed with SIGKILL

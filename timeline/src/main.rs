@@ -1,5 +1,5 @@
 //! `timeline`: draws a log of `simple` or `complex` as one self-contained
-//! HTML page (see `graceful::timeline`). Not part of the lesson.
+//! HTML page (see the `timeline` library). Not part of the lesson.
 //!
 //! ```text
 //! cargo run --release --bin timeline -- LOG -o LOG.html
@@ -56,7 +56,7 @@ fn read_bounded(path: &std::path::Path, from_stdin: bool) -> io::Result<(String,
 fn main() -> ExitCode {
     let args = match graceful::knobs::read_command_line::<Args>() {
         Ok(args) => args,
-        Err(code) => return code,
+        Err(status) => return ExitCode::from(status.code()),
     };
     let from_stdin = args.log.as_os_str() == "-";
     if from_stdin && !io::stdin().is_terminal() {
@@ -78,9 +78,9 @@ fn main() -> ExitCode {
         eprintln!("timeline: {name}: drawing its first {MAX_LOG_MIB} MiB; {cut} byte(s) after them were left out");
     }
     let drawn = if args.svg {
-        graceful::timeline::draw_svg(&text)
+        timeline::draw_svg(&text)
     } else {
-        graceful::timeline::draw(&text, &format!("Time line of {name}"))
+        timeline::draw(&text, &format!("Time line of {name}"))
     };
     let page = match drawn {
         Ok(page) => page,

@@ -9,35 +9,7 @@ use log::Level;
 
 use super::NothingToDraw;
 
-/// One line of the log, split into its six columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLine<'a> {
-    /// `2026-11-25T10:00:00.123Z`.
-    pub time: &'a str,
-    /// `main`, `worker-1`...
-    pub process: &'a str,
-    /// The thread's name: `main`, `pool-2`, `ctrl-c`...
-    pub thread: &'a str,
-    /// The module that logged it: `graceful::lifecycle`.
-    pub target: &'a str,
-    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, without padding.
-    pub level: &'a str,
-    /// The rest of the line.
-    pub message: &'a str,
-}
-
-impl<'a> LogLine<'a> {
-    /// Splits `line`; `None` if it is not a whole log line.
-    pub fn parse(line: &'a str) -> Option<LogLine<'a>> {
-        let columns: Vec<&str> = line.splitn(6, " | ").collect();
-        let [time, process, thread, target, level, message] = columns[..] else {
-            return None;
-        };
-        let level = level.trim_end();
-        level.parse::<Level>().ok()?;
-        Some(LogLine { time, process, thread, target, level, message })
-    }
-}
+pub use graceful::logging::LogLine;
 
 /// A log line as the picture knows it.
 #[derive(Debug, Clone)]
