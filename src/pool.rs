@@ -8,7 +8,8 @@
 //! until one is free.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use crossbeam::channel::{self, Receiver, Sender};
@@ -45,6 +46,9 @@ pub struct ThreadPool {
     /// to finish the queued jobs and exit.
     jobs: Mutex<Option<Sender<Job>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Jobs running now: when it equals the threads, a new job waits.
+    busy: Arc<AtomicUsize>,
+    size: usize,
 }
 
 /// The pending result of one job.
@@ -60,17 +64,20 @@ impl ThreadPool {
     /// queue. Fails only if the OS refuses a thread.
     pub fn new(size: usize) -> std::io::Result<ThreadPool> {
         let (sender, queue) = channel::unbounded::<Job>();
-        let pool = ThreadPool { jobs: Mutex::new(Some(sender)), threads: Mutex::default() };
+        let (jobs, threads, busy) = (Mutex::new(Some(sender)), Mutex::default(), Arc::default());
+        let pool = ThreadPool { jobs, threads, busy, size };
         for index in 1..=size {
-            let (queue, name) = (queue.clone(), format!("pool-{index}"));
+            let (queue, busy, name) = (queue.clone(), pool.busy.clone(), format!("pool-{index}"));
             let run = move || {
                 // Ends when the queue is closed and drained.
                 for job in queue {
+                    busy.fetch_add(1, Ordering::SeqCst);
                     // A panicking job must not take its thread with it: the
                     // pool would shrink silently, one panic at a time. The
                     // hook has logged and reported it (the application stops,
                     // as for any other panic), and its caller gets `JobPanicked`.
                     let _ = catch_unwind(AssertUnwindSafe(job));
+                    busy.fetch_sub(1, Ordering::SeqCst);
                 }
             };
             // On an error `pool` is dropped, which joins the threads so far.
@@ -95,6 +102,12 @@ impl ThreadPool {
         // so the handle reports `ShutDown` instead of waiting forever.
         let queued = lock(&self.jobs).as_ref().is_some_and(|jobs| jobs.send(job).is_ok());
         JobHandle { result, queued }
+    }
+
+    /// Whether every thread is running a job now: a job submitted now waits
+    /// in the queue until one of them is done (README, section 5).
+    pub fn all_busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) >= self.size
     }
 
     /// Closes the queue, lets the queued jobs finish, and joins every thread.

@@ -46,6 +46,7 @@ use crossbeam::select;
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
+use crate::deadline;
 use crate::failure::FailureReporter;
 use crate::lock;
 use crate::protocol::{Output, Request};
@@ -316,6 +317,9 @@ impl MultiProcessManager {
         }
         // Each collector ends when its worker's stdout closes, after the
         // worker has answered what it had in hand, and reaps the worker.
+        deadline::step(
+            "manager: waiting for the workers to finish what they have in hand and exit",
+        );
         self.join_collectors();
         let mut state = self.shared.lock();
         state.phase = Phase::Stopped;

@@ -1,38 +1,26 @@
-//! The one place that decides what Ctrl+C, SIGTERM and SIGHUP mean, and the
-//! delayed-interrupt guard, [`Shield`], that keeps them from cutting start
-//! and stop short.
+//! The hub: the one place that decides what Ctrl+C, SIGTERM and SIGHUP
+//! mean, and the delayed-interrupt guard, [`Shield`], that keeps them from
+//! cutting start and stop short.
 //!
-//! # How a signal reaches us
-//!
-//! Python raises `KeyboardInterrupt` in whatever line happens to be running.
-//! Rust does nothing of the kind: a signal handler may run only a few
-//! async-signal-safe instructions (no lock, no allocation, no log line), so
-//! `ctrlc` and `signal-hook` keep theirs tiny, and a thread of theirs wakes
-//! up in ordinary code and calls [`Hub::on_signal`]. No line of the
-//! program is ever interrupted: the rest of it finds out only when it
-//! *looks*. [`install`] sets that up; how, in a terminal, a container or
-//! under a supervisor, is in [`os`], which a first reading can skip.
-//!
-//! # What a signal means
+//! No line of the program is ever interrupted by a signal: `ctrlc` and
+//! `signal-hook` wake a thread of theirs, which calls [`Hub::on_signal`]
+//! (README, section 2, says why Rust works this way). [`install`] sets that
+//! up; how, in a terminal, a container or under a supervisor, is the
+//! private `os` module beside this file, which a first reading skips.
 //!
 //! The hub numbers each signal, logs what it does now, and forwards it the
-//! same way every time: it cancels [`Hub::interrupt`]. What differs from
-//! stage to stage is who looks:
-//!
-//! * the **run** stage waits for the interrupt: the stop begins at once;
-//! * **start** runs under a [`Shield`] and does not look until it is over:
-//!   the guard says so when it is released, and the program goes straight
-//!   to the stop;
-//! * the **stop** runs under a shield too, and to its end;
-//! * the **third** signal, wherever it comes, forces the exit (see
-//!   [`crate::deadline::force_exit`]): two Ctrl+C stay harmless.
+//! same way every time: the first one drops the trigger of
+//! [`Hub::interrupt`] (see [`crate::cancel`]). What differs from stage to
+//! stage is who looks: the run stage waits for it; start and stop run under
+//! a [`Shield`] and do not look until they are over; the third signal,
+//! wherever it comes, forces the exit ([`crate::deadline::force_exit`]).
 //!
 //! ```
 //! use graceful::signals::{Hub, Stage};
 //!
 //! // A hub of its own (a program gets the process-wide one from `install`).
-//! let signals = Hub::for_tests();
-//! let shield = signals.shield(Stage::Starting);
+//! let hub = Hub::for_tests();
+//! let shield = hub.shield(Stage::Starting);
 //! // ... a Ctrl+C arriving here is only recorded ...
 //! match shield.release() {
 //!     Ok(()) => println!("no signal came: carry on"),
@@ -217,7 +205,7 @@ impl Hub {
             state.stage = stage;
         }
         state.shields += 1;
-        Shield { signals: self, released: false }
+        Shield { hub: self, released: false }
     }
 
     /// Handles one signal, on the thread of the crate that caught it.
@@ -304,7 +292,7 @@ impl Hub {
 #[must_use = "a shield protects only while it lives; bind it and call `release()`"]
 #[derive(Debug)]
 pub struct Shield<'a> {
-    signals: &'a Hub,
+    hub: &'a Hub,
     released: bool,
 }
 
@@ -316,14 +304,14 @@ impl Shield<'_> {
     /// outer one tells. (Dropping a shield lowers it too, without telling.)
     pub fn release(mut self) -> Result<(), Interrupted> {
         self.released = true;
-        self.signals.lower_shield()
+        self.hub.lower_shield()
     }
 }
 
 impl Drop for Shield<'_> {
     fn drop(&mut self) {
         if !self.released {
-            let _ = self.signals.lower_shield();
+            let _ = self.hub.lower_shield();
         }
     }
 }

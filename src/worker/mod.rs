@@ -11,9 +11,8 @@
 //!    or until stdin reaches end-of-file, which means the parent is gone.
 //!
 //! Why ignore Ctrl+C here? The terminal sends it to every process of the
-//! foreground group, workers included. A worker that died on it would drop
-//! the call in hand while its parent is still counting on it; the parent
-//! owns the shutdown, and tells each worker when to stop. And why leave on
+//! foreground group, workers included, and the parent owns the shutdown
+//! (README, section 6, weighs the other design). And why leave on
 //! end-of-file? If the parent is killed outright (SIGKILL, a crash), no
 //! `Stop` will ever come; without this rule, workers would live on as
 //! orphans that ignore Ctrl+C. (End-of-file has one gap, a worker that does
@@ -99,10 +98,7 @@ pub fn run(settings: WorkerSettings) -> Exit {
 }
 
 /// What a worker does with Ctrl+C, SIGTERM and SIGHUP: logs them and
-/// carries on. The terminal sends Ctrl+C to every process in its foreground
-/// group, workers included: a worker that obeyed it could die in the middle
-/// of a job while its parent still counts on it. The parent owns the
-/// shutdown, and tells each worker when to stop.
+/// carries on (why: the module docs).
 fn ignore(signal: Signal) {
     static RECEIVED: AtomicU32 = AtomicU32::new(0);
     let number = RECEIVED.fetch_add(1, Ordering::Relaxed) + 1;
