@@ -53,15 +53,13 @@ pub fn pair() -> (Trigger, Cancelled) {
     channel::bounded(0)
 }
 
-/// Has `cancelled` been cancelled? For code that must decide without
-/// waiting; code that waits should put `cancelled` in its `select!`.
-pub fn is_cancelled(cancelled: &Cancelled) -> bool {
-    matches!(cancelled.try_recv(), Err(channel::TryRecvError::Disconnected))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_cancelled(cancelled: &Cancelled) -> bool {
+        matches!(cancelled.try_recv(), Err(channel::TryRecvError::Disconnected))
+    }
 
     #[test]
     fn dropping_the_trigger_cancels_every_receiver_now_and_later() {

@@ -114,12 +114,12 @@ pub fn force_exit(why: &str) -> ! {
         0 => String::new(),
         alive => format!("killing the {alive} worker process(es) still alive, "),
     };
-    let code = Exit::Abandoned.code();
+    let code = Exit::Abandoned as u8;
     error!("{why} while {step}; giving up on a graceful shutdown: {workers}exit code {code}");
     // Nothing after the ERROR: what the abandoned stop would log now (a
     // worker died: we killed it) would only mislead.
     logging::finish(LOG_GRACE);
-    kill_and_reap_children();
+    each_list(|children| children.kill_and_reap());
     Exit::Abandoned.end_process_now()
 }
 
@@ -129,7 +129,7 @@ pub fn force_exit(why: &str) -> ! {
 /// Claimed only now, so that a third Ctrl+C can still end a wait for a
 /// stderr that nobody reads (a pipe into `less` left at a prompt).
 pub fn claim_exit() {
-    kill_and_reap_children();
+    each_list(|children| children.kill_and_reap());
     claim();
 }
 
@@ -139,10 +139,6 @@ fn claim() {
     while EXIT_CLAIMED.swap(true, Ordering::SeqCst) {
         thread::park();
     }
-}
-
-fn kill_and_reap_children() {
-    each_list(|children| children.kill_and_reap());
 }
 
 #[cfg(test)]

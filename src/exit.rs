@@ -5,7 +5,7 @@
 //!
 //! [`Exit`] is the one value every way out of the process goes through:
 //! `main` returns it, and both programs' `--help`, the README's table and
-//! the try-it scripts' reports are made from [`Exit::meaning`] (a test checks
+//! the try-it scripts' reports are made from [`MEANINGS`] (a test checks
 //! the README against it; the scripts read `--help`).
 
 use std::process::{ExitCode, Termination};
@@ -13,7 +13,7 @@ use std::process::{ExitCode, Termination};
 use crate::failure::Failure;
 
 /// How the process ended, as its caller (a shell, `make`, systemd,
-/// Kubernetes) learns it. The number is the exit code.
+/// Kubernetes) learns it. The number is the exit code: `status as u8`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
@@ -37,52 +37,20 @@ pub enum Exit {
     DiedOfSigint = 130,
 }
 
+/// Every status with its meaning, in the order the docs list them: the
+/// words of `--help` and of the README's table.
+pub const MEANINGS: [(Exit, &str); 8] = [
+    (Exit::Clean, "a complete graceful shutdown after SIGTERM, SIGHUP or --run-for"),
+    (Exit::DiedOfSigint, "a complete graceful shutdown after Ctrl+C (at any stage, even during a stop that another signal began): the program then dies of SIGINT, so a calling shell loop, make or && chain stops too; as a container's PID 1, which cannot die of its own SIGINT, it exits with 130 (also: a Ctrl+C before the program's first instruction)"),
+    (Exit::Usage, "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)"),
+    (Exit::StartFailed, "start failed; what had started was stopped again (also: the signal handlers could not be installed, before anything started)"),
+    (Exit::WorkerDied, "a worker process died; everything else was stopped gracefully"),
+    (Exit::Abandoned, "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit"),
+    (Exit::StopFailed, "a stop failed; the other services were still stopped"),
+    (Exit::Internal, "internal failure (a panic, a bug); everything was stopped gracefully"),
+];
+
 impl Exit {
-    /// Every status, in the order the docs list them.
-    pub const ALL: [Exit; 8] = [
-        Exit::Clean,
-        Exit::DiedOfSigint,
-        Exit::Usage,
-        Exit::StartFailed,
-        Exit::WorkerDied,
-        Exit::Abandoned,
-        Exit::StopFailed,
-        Exit::Internal,
-    ];
-
-    /// The statuses `simple` can end with (it has no workers to die).
-    pub const OF_SIMPLE: &'static [Exit] = &[
-        Exit::Clean,
-        Exit::DiedOfSigint,
-        Exit::Usage,
-        Exit::StartFailed,
-        Exit::Abandoned,
-        Exit::StopFailed,
-        Exit::Internal,
-    ];
-
-    /// The statuses `complex` can end with: all of them.
-    pub const OF_COMPLEX: &'static [Exit] = &Exit::ALL;
-
-    /// The exit code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// What it means, in the words of `--help` and the README's table.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Exit::Clean => "a complete graceful shutdown after SIGTERM, SIGHUP or --run-for",
-            Exit::DiedOfSigint => "a complete graceful shutdown after Ctrl+C (at any stage, even during a stop that SIGTERM began): the program then dies of SIGINT, so a calling shell loop, make or && chain stops too; as a container's PID 1, which cannot die of its own SIGINT, it exits with 130 (also: a Ctrl+C before the program's first instruction)",
-            Exit::Usage => "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)",
-            Exit::StartFailed => "start failed; what had started was stopped again (also: the signal handlers could not be installed, before anything started)",
-            Exit::WorkerDied => "a worker process died; everything else was stopped gracefully",
-            Exit::Abandoned => "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit",
-            Exit::StopFailed => "a stop failed; the other services were still stopped",
-            Exit::Internal => "internal failure (a panic, a bug); everything was stopped gracefully",
-        }
-    }
-
     /// The status a failure ends the run with.
     pub fn of_failure(failure: &Failure) -> Exit {
         match failure {
@@ -102,19 +70,13 @@ impl Exit {
     /// * the signal handlers that cannot be installed ([`Exit::StartFailed`]),
     ///   from deep inside the setup, before anything has started.
     pub fn end_process_now(self) -> ! {
-        std::process::exit(self.code().into())
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(status: Exit) -> ExitCode {
-        ExitCode::from(status.code())
+        std::process::exit(i32::from(self as u8))
     }
 }
 
 impl Termination for Exit {
     fn report(self) -> ExitCode {
-        ExitCode::from(self.code())
+        ExitCode::from(self as u8)
     }
 }
 
@@ -124,26 +86,25 @@ const WORKERS_KILLED: &str = "; worker processes still running were killed first
 /// What the table says in Unix words, as Windows says it: no SIGTERM or
 /// SIGHUP there, and Ctrl+C ends with a status, not a signal.
 #[cfg(windows)]
-const IN_WINDOWS_WORDS: [(&str, &str); 4] = [
+const IN_WINDOWS_WORDS: [(&str, &str); 3] = [
     ("after SIGTERM, SIGHUP or --run-for", "after --run-for"),
     ("the program then dies of SIGINT", "the program then ends with STATUS_CONTROL_C_EXIT"),
     ("a third Ctrl+C or SIGTERM", "a third Ctrl+C or Ctrl+Break"),
-    (" that SIGTERM began", " that --run-for began"),
 ];
 
-/// The "Exit status" section of `--help`, for a program that can end with
-/// `statuses` (`Exit::OF_SIMPLE`, `Exit::OF_COMPLEX`).
-pub fn help(statuses: &[Exit]) -> String {
-    let with_workers = statuses.contains(&Exit::WorkerDied);
+/// The "Exit status" section of `--help`, leaving out the statuses a
+/// program cannot end with (`simple` has no worker to die).
+pub fn help(cannot_happen: &[Exit]) -> String {
+    let with_workers = !cannot_happen.contains(&Exit::WorkerDied);
     let mut text = String::from("Exit status:\n");
-    for status in Exit::ALL.into_iter().filter(|status| statuses.contains(status)) {
+    for (status, meaning) in MEANINGS.into_iter().filter(|(s, _)| !cannot_happen.contains(s)) {
         let code = match status {
             Exit::DiedOfSigint if cfg!(windows) => "0xC000013A".to_owned(),
             Exit::DiedOfSigint => "SIGINT".to_owned(),
-            status => status.code().to_string(),
+            status => (status as u8).to_string(),
         };
         let more = if with_workers && status == Exit::Abandoned { WORKERS_KILLED } else { "" };
-        text += &format!("  {code:>6}  {}{more}\n", status.meaning());
+        text += &format!("  {code:>6}  {meaning}{more}\n");
     }
     text += "\nA failure's code outranks the interrupt. On Windows a graceful stop after Ctrl+C\n\
              ends with STATUS_CONTROL_C_EXIT (0xC000013A) instead of SIGINT.";
@@ -160,7 +121,7 @@ mod tests {
 
     #[test]
     fn every_status_is_listed_once() {
-        let mut codes: Vec<u8> = Exit::ALL.iter().map(|status| status.code()).collect();
+        let mut codes: Vec<u8> = MEANINGS.iter().map(|(status, _)| *status as u8).collect();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes, [0, 2, 3, 4, 5, 6, 7, 130]);
@@ -168,8 +129,8 @@ mod tests {
 
     #[test]
     fn help_leaves_out_what_cannot_happen_without_workers() {
-        assert!(!help(Exit::OF_SIMPLE).contains("worker process died"));
-        assert!(help(Exit::OF_COMPLEX).contains("worker process died"));
-        assert!(help(Exit::OF_SIMPLE).contains("third"));
+        assert!(!help(&[Exit::WorkerDied]).contains("worker process died"));
+        assert!(help(&[]).contains("worker process died"));
+        assert!(help(&[Exit::WorkerDied]).contains("third"));
     }
 }

@@ -28,7 +28,7 @@
 //! deadline and the forced exit), [`failure`] (a dead worker or a panic
 //! becomes a graceful stop), [`exit`] (every exit status and its meaning),
 //! [`logging`] (one line format for every process, written by a thread of
-//! its own), [`knobs`] (the flags every binary has), [`fault`] (faults to
+//! its own; [`log_line`] reads a line back), [`knobs`] (the flags every binary has), [`fault`] (faults to
 //! inject), [`memory`] (a limit on address space), [`protocol`] and
 //! [`dummy`] (the wire format and the CPU work a worker does).
 //!
@@ -46,6 +46,7 @@ pub mod failure;
 pub mod fault;
 pub mod knobs;
 pub mod lifecycle;
+pub mod log_line;
 pub mod logging;
 pub mod manager;
 pub mod manager_service;

@@ -93,13 +93,11 @@ impl App {
         // The stop runs to its end: under a shield, so that a second Ctrl+C
         // cannot cut it short, and against a deadline, so that it ends.
         step("beginning the stop");
-        info!(
-            "stop: begin ({reason}; the stop runs to its end, {})",
-            self.hub.what_forces_the_exit()
-        );
+        // "signal", not "Ctrl+C": Ctrl+C may have been left ignored (`cmd &`).
+        info!("stop: begin ({reason}; the stop runs to its end, a third signal forces the exit)");
         let shield = self.hub.shield(Stage::Stopping);
-        let stop_timeout = self.stop_timeout;
-        let (stop_failed, stop_deadline) = deadline::stop_within(stop_timeout, || self.stop_all());
+        let (stop_failed, stop_deadline) =
+            deadline::stop_within(self.stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
@@ -159,8 +157,7 @@ impl App {
                 }
                 Err(_) => {
                     error!("start: {name} panicked while starting; stopping what has started");
-                    let thread = thread::current().name().unwrap_or("main").to_owned();
-                    StopReason::Failed(Failure::Panicked { thread })
+                    StopReason::Failed(Failure::Panicked { thread: "main".to_owned() })
                 }
             };
             return (index, Some(failure));
@@ -312,25 +309,22 @@ pub struct SlowService {
     name: String,
     /// How long start and stop each take: one designed second.
     step: Duration,
-    /// `--inject-fault service-start`: `start` fails (exit 3).
-    fails_to_start: bool,
-    /// `--inject-fault service-stop`: `stop` panics (the other services
-    /// still stop; exit 6).
-    panics_in_stop: bool,
+    /// `service-start` makes `start` fail (exit 3); `service-stop` makes
+    /// `stop` panic (the other services still stop; exit 6).
+    fault: Option<Fault>,
 }
 
 impl SlowService {
     /// A service named `name` (`service-1`) in the log.
     pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
         let step = time_scale.of(1.0);
-        SlowService { name: name.into(), step, fails_to_start: false, panics_in_stop: false }
+        SlowService { name: name.into(), step, fault: None }
     }
 
     /// Arms an injected fault (see [`crate::fault`]); only the service
     /// faults apply here.
     pub fn with_fault(mut self, fault: Option<Fault>) -> SlowService {
-        self.fails_to_start = fault == Some(Fault::ServiceStart);
-        self.panics_in_stop = fault == Some(Fault::ServiceStop);
+        self.fault = fault;
         self
     }
 }
@@ -344,7 +338,7 @@ impl Service for SlowService {
         info!("{}: starting", self.name);
         // A blocking step, not a poll: the thread simply has work to wait for.
         thread::sleep(self.step);
-        if self.fails_to_start {
+        if self.fault == Some(Fault::ServiceStart) {
             return Err("injected fault (service-start): cannot start".into());
         }
         info!("{}: started", self.name);
@@ -354,7 +348,7 @@ impl Service for SlowService {
     fn stop(&mut self) -> Result<(), BoxError> {
         info!("{}: stopping", self.name);
         thread::sleep(self.step);
-        if self.panics_in_stop {
+        if self.fault == Some(Fault::ServiceStop) {
             panic!("injected fault (service-stop): a bug in {}'s stop", self.name);
         }
         info!("{}: stopped", self.name);

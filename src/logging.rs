@@ -70,40 +70,9 @@ use anstyle::{AnsiColor, Style};
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{Level, Log, Metadata, Record};
 
-/// What stands between two columns of a log line.
+/// What stands between two columns of a log line (read back by
+/// [`crate::log_line`]).
 pub const SEPARATOR: &str = " | ";
-
-/// One line of the log, split into its six columns: the format this module
-/// writes, read back. The tests and the `timeline` tool read logs with it,
-/// so the format is defined here once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLine<'a> {
-    /// `2026-11-25T10:00:00.123Z`.
-    pub time: &'a str,
-    /// `main`, `worker-1`...
-    pub process: &'a str,
-    /// The thread's name: `main`, `pool-2`, `ctrl-c`...
-    pub thread: &'a str,
-    /// The module that logged it: `graceful::lifecycle`.
-    pub target: &'a str,
-    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, without padding.
-    pub level: &'a str,
-    /// The rest of the line.
-    pub message: &'a str,
-}
-
-impl<'a> LogLine<'a> {
-    /// Splits `line` (without colour); `None` if it is not a whole log line.
-    pub fn parse(line: &'a str) -> Option<LogLine<'a>> {
-        let columns: Vec<&str> = line.splitn(6, SEPARATOR).collect();
-        let [time, process, thread, target, level, message] = columns[..] else {
-            return None;
-        };
-        let level = level.trim_end();
-        level.parse::<Level>().ok()?;
-        Some(LogLine { time, process, thread, target, level, message })
-    }
-}
 
 /// How much log text may wait for a blocked stderr before new records are
 /// dropped (and counted): a few minutes of heavy DEBUG logging.
@@ -338,8 +307,8 @@ mod tests {
         let mut out = Vec::new();
         write_lines(&queue, false, &mut out);
         let out = String::from_utf8(out).unwrap();
-        let line = LogLine::parse(out.trim_end()).expect("a log line");
-        let expected = LogLine {
+        let line = crate::log_line::LogLine::parse(out.trim_end()).expect("a log line");
+        let expected = crate::log_line::LogLine {
             time: "1970-01-01T00:00:00.000Z",
             process: "worker-2",
             thread: "pool-1",

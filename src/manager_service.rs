@@ -133,13 +133,12 @@ impl ManagerService {
             // Said apart, because the deadline's ERROR names the step: a stop
             // stuck in the pool's queue and a stop waiting for busy workers
             // look alike from outside.
-            if running.pool.all_busy() {
-                info!("service-1: stopping the manager on the pool, where it waits in the queue: every pool thread is busy");
-                step("stopping the manager (queued on the pool: every thread is busy)");
-            } else {
-                info!("service-1: stopping the manager on the pool");
-                step("stopping the manager (a job on the pool)");
-            }
+            let job = match running.pool.all_busy() {
+                true => "queued on the pool, behind every thread busy with a job",
+                false => "a job on the pool",
+            };
+            info!("service-1: stopping the manager ({job})");
+            step(&format!("stopping the manager ({job})"));
             let manager = self.manager.clone();
             stopped = running.pool.submit(move || manager.stop()).wait();
         }

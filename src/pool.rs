@@ -48,7 +48,6 @@ pub struct ThreadPool {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Jobs running now: when it equals the threads, a new job waits.
     busy: Arc<AtomicUsize>,
-    size: usize,
 }
 
 /// The pending result of one job.
@@ -65,7 +64,7 @@ impl ThreadPool {
     pub fn new(size: usize) -> std::io::Result<ThreadPool> {
         let (sender, queue) = channel::unbounded::<Job>();
         let (jobs, threads, busy) = (Mutex::new(Some(sender)), Mutex::default(), Arc::default());
-        let pool = ThreadPool { jobs, threads, busy, size };
+        let pool = ThreadPool { jobs, threads, busy };
         for index in 1..=size {
             let (queue, busy, name) = (queue.clone(), pool.busy.clone(), format!("pool-{index}"));
             let run = move || {
@@ -107,7 +106,7 @@ impl ThreadPool {
     /// Whether every thread is running a job now: a job submitted now waits
     /// in the queue until one of them is done (README, section 5).
     pub fn all_busy(&self) -> bool {
-        self.busy.load(Ordering::SeqCst) >= self.size
+        self.busy.load(Ordering::SeqCst) >= lock(&self.threads).len()
     }
 
     /// Closes the queue, lets the queued jobs finish, and joins every thread.

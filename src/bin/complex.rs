@@ -39,7 +39,7 @@ use graceful::{failure, logging, memory, signals};
 /// Worker processes, a thread pool and background loops that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(name = "complex", version, after_help = exit::help(Exit::OF_COMPLEX))]
+#[command(name = "complex", version, after_help = exit::help(&[]))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,

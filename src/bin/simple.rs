@@ -22,7 +22,7 @@ use graceful::{failure, logging, memory, signals};
 /// Two services, started in order and stopped in reverse, that shut down
 /// cleanly whenever you press Ctrl+C.
 #[derive(Parser, Debug)]
-#[command(name = "simple", version, after_help = exit::help(Exit::OF_SIMPLE))]
+#[command(name = "simple", version, after_help = exit::help(&[Exit::WorkerDied]))]
 struct Args {
     #[command(flatten)]
     knobs: Knobs,

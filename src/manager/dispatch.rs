@@ -31,14 +31,6 @@ pub(super) enum Phase {
 }
 
 /// Where a caller's reply goes.
-/// Which calls a stop fails: first those still queued, then, once every
-/// worker has exited, any still waiting for a reply.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Calls {
-    Queued,
-    Waiting,
-}
-
 pub(super) type ReplyTo = Sender<Result<Output, ManagerError>>;
 
 /// Everything behind the manager's lock.
@@ -128,7 +120,7 @@ impl<W: Write> State<W> {
         slot.stdin = None;
         let lost = slot.call.take();
         if self.no_worker_left() {
-            self.fail(Calls::Queued, |_| ManagerError::NoWorkerLeft);
+            self.fail_queued_calls(|_| ManagerError::NoWorkerLeft);
         }
         let lost = lost?;
         self.waiting.remove(&lost).map(|caller| (lost, caller))
@@ -175,19 +167,23 @@ impl<W: Write> State<W> {
         self.workers.iter_mut().for_each(|slot| slot.stdin = None);
     }
 
-    /// Fails the calls still waiting (`Calls::Queued`: only those no worker
-    /// took), so no caller waits for a reply that will never come; returns
-    /// how many. A stop does that; so does the last worker's death, to the
-    /// queued calls, with `NoWorkerLeft`.
-    pub(super) fn fail_calls(&mut self, which: Calls) -> usize {
-        self.fail(which, |id| ManagerError::StoppedWhileWaiting { id })
+    /// Fails the calls no worker has taken yet, so no caller waits for a
+    /// reply that will never come; returns how many. A stop does that first
+    /// (with `StoppedWhileWaiting`); so does the last worker's death (with
+    /// `NoWorkerLeft`).
+    pub(super) fn fail_queued_calls(&mut self, error: impl Fn(u64) -> ManagerError) -> usize {
+        let ids = self.queue.drain(..).map(|(id, _)| id).collect();
+        self.fail(ids, error)
     }
 
-    fn fail(&mut self, which: Calls, error: impl Fn(u64) -> ManagerError) -> usize {
-        let ids: Vec<u64> = match which {
-            Calls::Queued => self.queue.drain(..).map(|(id, _)| id).collect(),
-            Calls::Waiting => self.waiting.keys().copied().collect(),
-        };
+    /// Fails every call still waiting for a reply (once every worker has
+    /// exited, none will come); returns how many.
+    pub(super) fn fail_unanswered_calls(&mut self) -> usize {
+        let ids = self.waiting.keys().copied().collect();
+        self.fail(ids, |id| ManagerError::StoppedWhileWaiting { id })
+    }
+
+    fn fail(&mut self, ids: Vec<u64>, error: impl Fn(u64) -> ManagerError) -> usize {
         for id in &ids {
             if let Some(caller) = self.waiting.remove(id) {
                 let _ = caller.send(Err(error(*id)));
@@ -308,9 +304,9 @@ mod tests {
     fn stopping_fails_every_waiting_caller() {
         let mut state = two_workers();
         let replies: Vec<_> = (1..=4).map(|id| submit(&mut state, id).1).collect();
-        assert_eq!(state.fail_calls(Calls::Queued), 2);
+        assert_eq!(state.fail_queued_calls(|id| ManagerError::StoppedWhileWaiting { id }), 2);
         state.tell_workers_to_stop();
-        assert_eq!(state.fail_calls(Calls::Waiting), 2);
+        assert_eq!(state.fail_unanswered_calls(), 2);
         for reply in replies {
             assert!(matches!(reply.recv().unwrap(), Err(ManagerError::StoppedWhileWaiting { .. })));
         }

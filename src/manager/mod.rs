@@ -51,7 +51,7 @@ use crate::failure::FailureReporter;
 use crate::lock;
 use crate::protocol::{Output, Request};
 use children::ChildList;
-use dispatch::{names, worker_name, Calls, Phase, State};
+use dispatch::{names, worker_name, Phase, State};
 
 /// Every worker must say "bootstrapped" within this time of the start...
 pub const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -309,7 +309,7 @@ impl MultiProcessManager {
         log::logger().flush();
         let mut state = self.shared.lock();
         state.stop_trigger = None;
-        let queued = state.fail_calls(Calls::Queued);
+        let queued = state.fail_queued_calls(|id| ManagerError::StoppedWhileWaiting { id });
         state.tell_workers_to_stop();
         drop(state);
         if queued > 0 {
@@ -323,7 +323,7 @@ impl MultiProcessManager {
         self.join_collectors();
         let mut state = self.shared.lock();
         state.phase = Phase::Stopped;
-        let unanswered = state.fail_calls(Calls::Waiting);
+        let unanswered = state.fail_unanswered_calls();
         drop(state);
         let left = queued + unanswered;
         info!("manager: all workers stopped; {left} call(s) left unprocessed");

@@ -30,12 +30,11 @@
 
 mod os;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
-use crate::deadline;
 use crate::exit::Exit;
 
 /// The signal that forces the exit, counting every signal received.
@@ -117,7 +116,7 @@ struct State {
 /// installed, the program says so and exits with code 3.)
 pub fn install() -> &'static Hub {
     static HUB: OnceLock<Hub> = OnceLock::new();
-    let hub = HUB.get_or_init(|| Hub::new(|why| deadline::force_exit(why)));
+    let hub = HUB.get_or_init(|| Hub::new(|why| crate::deadline::force_exit(why)));
     os::hand_signals_to(|signal| hub.on_signal(signal));
     hub
 }
@@ -131,12 +130,6 @@ pub fn install_in_worker(on_signal: fn(Signal)) {
 }
 
 impl Hub {
-    /// The hub's state, even if a thread panicked while holding it (see
-    /// `lifecycle::lock`).
-    fn state(&self) -> MutexGuard<'_, State> {
-        crate::lock(&self.state)
-    }
-
     fn new(force_exit: fn(&str)) -> Hub {
         let (trigger, interrupt) = cancel::pair();
         // From here until start is over, the program is starting.
@@ -159,12 +152,12 @@ impl Hub {
 
     /// Whether a Ctrl+C has reached the program, at any stage.
     pub fn ctrl_c_received(&self) -> bool {
-        self.state().ctrl_c
+        crate::lock(&self.state).ctrl_c
     }
 
     /// What the program is doing now, as far as a signal's meaning goes.
     pub fn stage(&self) -> Stage {
-        self.state().stage
+        crate::lock(&self.state).stage
     }
 
     /// Says in the log what the parent left the program: signals ignored
@@ -180,15 +173,6 @@ impl Hub {
         os::names_of_stop_signals()
     }
 
-    /// What forces the exit, as the stop announces it: "a third Ctrl+C",
-    /// unless Ctrl+C was left ignored (a script's `cmd &`), where none can come.
-    pub fn what_forces_the_exit(&self) -> &'static str {
-        match os::is_heard(Signal::CtrlC) {
-            true => "a third Ctrl+C forces the exit",
-            false => "a third signal forces the exit",
-        }
-    }
-
     /// Ends the process the way Ctrl+C would have killed it: by dying of
     /// SIGINT, now that the stop is complete (README, section 11). Returns
     /// only where the kernel will not let it: a container's PID 1, which
@@ -200,7 +184,7 @@ impl Hub {
     /// Raises a shield for `stage` (start or stop): until it is released,
     /// signals are recorded, and nobody acts on them.
     pub fn shield(&self, stage: Stage) -> Shield<'_> {
-        let mut state = self.state();
+        let mut state = crate::lock(&self.state);
         if state.shields == 0 {
             state.stage = stage;
         }
@@ -213,7 +197,7 @@ impl Hub {
         // The lock is held for counting only: the line is made and logged
         // after it is released.
         let (number, stage, trigger) = {
-            let mut state = self.state();
+            let mut state = crate::lock(&self.state);
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
             state.ctrl_c |= signal == Signal::CtrlC;
@@ -252,7 +236,7 @@ impl Hub {
     /// Ends the shield of the current stage; see [`Shield::release`].
     fn lower_shield(&self) -> Result<(), Interrupted> {
         let (stage, delayed_signals, interrupted) = {
-            let mut state = self.state();
+            let mut state = crate::lock(&self.state);
             state.shields = state.shields.saturating_sub(1);
             if state.shields > 0 {
                 // Still inside the outer shield: it tells, when it ends.
@@ -335,7 +319,10 @@ mod tests {
     }
 
     fn interrupted(signals: &Hub) -> bool {
-        cancel::is_cancelled(signals.interrupt())
+        matches!(
+            signals.interrupt().try_recv(),
+            Err(crossbeam::channel::TryRecvError::Disconnected)
+        )
     }
 
     #[test]

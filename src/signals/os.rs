@@ -79,11 +79,6 @@ pub fn names_of_stop_signals() -> String {
     heard.map(|(signal, _)| signal.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether `signal` reaches the hub: not left ignored by the parent.
-pub fn is_heard(signal: Signal) -> bool {
-    INHERITED.get().is_none_or(|inherited| !inherited.ignored.contains(&signal))
-}
-
 /// Says in the log what the parent left: signals ignored (they stay so) and
 /// signals blocked (they were unblocked).
 pub fn say_what_was_inherited() {

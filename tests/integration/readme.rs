@@ -543,19 +543,19 @@ fn excerpt_lines_are_consecutive_unless_a_gap_is_marked() {
 
 /// The README's table of exit statuses, as Markdown, from the one list.
 fn exit_status_table() -> String {
-    use graceful::exit::Exit;
+    use graceful::exit::{Exit, MEANINGS};
     let mut table = String::from("| status | meaning |\n| --- | --- |\n");
-    for status in Exit::ALL {
+    for (status, meaning) in MEANINGS {
         let (shown, only) = match status {
             Exit::DiedOfSigint => ("130 (died of SIGINT)".to_owned(), ""),
-            Exit::WorkerDied => (status.code().to_string(), " (`complex` only)"),
+            Exit::WorkerDied => ((status as u8).to_string(), " (`complex` only)"),
             Exit::Abandoned => (
-                status.code().to_string(),
+                (status as u8).to_string(),
                 " (`complex`: worker processes still running are killed first)",
             ),
-            status => (status.code().to_string(), ""),
+            status => ((status as u8).to_string(), ""),
         };
-        table += &format!("| {shown} | {}{only} |\n", status.meaning());
+        table += &format!("| {shown} | {meaning}{only} |\n");
     }
     table
 }

@@ -41,7 +41,7 @@ pub const COMPLEX_STOP: &[&str] = &[
     "service-1: stopping",
     "service-1: cancelling the update loop",
     "service-1: cancelling the busy loops",
-    "service-1: stopping the manager on the pool",
+    "service-1: stopping the manager (",
     "manager: stopping the workers",
     "manager: all workers stopped",
     "service-1: stopped",
@@ -56,7 +56,7 @@ pub fn then_complex_stop<'a>(steps: &[&'a str]) -> Vec<&'a str> {
 
 /// One line of the log, split into its six columns: the same parser the
 /// `timeline` tool reads logs with.
-pub use graceful::logging::LogLine;
+pub use graceful::log_line::LogLine;
 
 /// The pid at the end of a log line that ends in "(pid N)": a worker's
 /// "bootstrapped (pid N)", the manager's "spawned worker-1 (pid N)".

@@ -1,7 +1,7 @@
 //! `timeline`: any log of either program, drawn as one self-contained HTML
 //! page, a lane per process and thread on a time axis. A crate of its own,
 //! off the lesson's path: neither program uses it. It reads the log with
-//! `graceful::logging::LogLine`, the format's one definition, beside the
+//! `graceful::log_line::LogLine`, the format's one definition, beside the
 //! code that writes it.
 //!
 //! A learner who pressed Ctrl+C at a random moment gets hundreds of lines

@@ -56,7 +56,7 @@ fn read_bounded(path: &std::path::Path, from_stdin: bool) -> io::Result<(String,
 fn main() -> ExitCode {
     let args = match graceful::knobs::read_command_line::<Args>() {
         Ok(args) => args,
-        Err(status) => return ExitCode::from(status.code()),
+        Err(status) => return ExitCode::from(status as u8),
     };
     let from_stdin = args.log.as_os_str() == "-";
     if from_stdin && !io::stdin().is_terminal() {

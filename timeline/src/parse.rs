@@ -9,7 +9,7 @@ use log::Level;
 
 use super::NothingToDraw;
 
-pub use graceful::logging::LogLine;
+pub use graceful::log_line::LogLine;
 
 /// A log line as the picture knows it.
 #[derive(Debug, Clone)]
