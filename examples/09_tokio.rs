@@ -24,8 +24,9 @@ fn main() -> std::io::Result<()> {
     eprintln!("main: end; the blocking job was left behind; dying of SIGINT");
     #[cfg(unix)]
     let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
-    #[cfg(windows)]
-    std::process::exit(0xC000_013A_u32 as i32); // what Ctrl+C's death is there
+    if cfg!(windows) {
+        std::process::exit(0xC000_013A_u32 as i32); // what Ctrl+C's death is there
+    }
     Ok(())
 }
 

@@ -49,6 +49,7 @@ pub type Trigger = Sender<Never>;
 pub type Cancelled = Receiver<Never>;
 
 /// A new trigger and the receiver it cancels.
+#[must_use = "a trigger dropped at once has cancelled already"]
 pub fn pair() -> (Trigger, Cancelled) {
     channel::bounded(0)
 }

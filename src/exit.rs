@@ -32,7 +32,8 @@ pub enum Exit {
     /// A panic (a bug); everything was stopped gracefully.
     Internal = 7,
     /// A complete graceful shutdown after Ctrl+C. The process normally dies
-    /// of SIGINT instead of exiting with this (see the README's section 9);
+    /// of SIGINT instead of exiting with this (README, section 11; on
+    /// Windows it ends with STATUS_CONTROL_C_EXIT);
     /// 130 is what a shell shows for that, and what PID 1 exits with.
     DiedOfSigint = 130,
 }

@@ -184,6 +184,7 @@ impl Service for ManagerService {
 }
 
 /// Loop threads that are cancelled together.
+#[must_use = "loops must be cancelled and joined with `cancel_and_join`"]
 #[derive(Debug)]
 pub struct LoopGroup {
     trigger: Trigger,
