@@ -107,9 +107,7 @@ impl App {
         // stop, a loop panicking as it was cancelled, anything after a failed
         // start) still say the run was not clean.
         let late_failures: Vec<Failure> = self.failures.try_iter().collect();
-        for failure in &late_failures {
-            error!("stop: also, {failure}");
-        }
+        late_failures.iter().for_each(|failure| error!("stop: also, {failure}"));
         Ending { reason, stop_failed, late_failures, stop_deadline, hub: self.hub }
     }
 

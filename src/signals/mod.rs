@@ -29,13 +29,14 @@
 //! ```
 
 mod os;
-
-use std::sync::{Mutex, OnceLock};
+mod seam;
 
 use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
 use crate::exit::Exit;
+use seam::{lock, Mutex};
+use std::sync::OnceLock;
 
 /// The signal that forces the exit, counting every signal received.
 pub const FORCED_BY: u32 = 3;
@@ -152,12 +153,12 @@ impl Hub {
 
     /// Whether a Ctrl+C has reached the program, at any stage.
     pub fn ctrl_c_received(&self) -> bool {
-        crate::lock(&self.state).ctrl_c
+        lock(&self.state).ctrl_c
     }
 
     /// What the program is doing now, as far as a signal's meaning goes.
     pub fn stage(&self) -> Stage {
-        crate::lock(&self.state).stage
+        lock(&self.state).stage
     }
 
     /// Says in the log what the parent left the program: signals ignored
@@ -184,7 +185,7 @@ impl Hub {
     /// Raises a shield for `stage` (start or stop): until it is released,
     /// signals are recorded, and nobody acts on them.
     pub fn shield(&self, stage: Stage) -> Shield<'_> {
-        let mut state = crate::lock(&self.state);
+        let mut state = lock(&self.state);
         if state.shields == 0 {
             state.stage = stage;
         }
@@ -197,7 +198,7 @@ impl Hub {
         // The lock is held for counting only: the line is made and logged
         // after it is released.
         let (number, stage, trigger) = {
-            let mut state = crate::lock(&self.state);
+            let mut state = lock(&self.state);
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
             state.ctrl_c |= signal == Signal::CtrlC;
@@ -236,7 +237,7 @@ impl Hub {
     /// Ends the shield of the current stage; see [`Shield::release`].
     fn lower_shield(&self) -> Result<(), Interrupted> {
         let (stage, delayed_signals, interrupted) = {
-            let mut state = crate::lock(&self.state);
+            let mut state = lock(&self.state);
             state.shields = state.shields.saturating_sub(1);
             if state.shields > 0 {
                 // Still inside the outer shield: it tells, when it ends.
@@ -252,15 +253,13 @@ impl Hub {
             let interrupted = state.trigger.is_none();
             (shielded, std::mem::take(&mut state.while_shielded), interrupted)
         };
-        if !interrupted {
-            return Ok(());
-        }
-        match (stage, delayed_signals) {
-            (_, 0) => {}
-            (Stage::Starting, n) => {
+        match (interrupted, stage, delayed_signals) {
+            (false, ..) => return Ok(()),
+            (_, _, 0) => {}
+            (_, Stage::Starting, n) => {
                 debug!("start is over; acting on the interrupt delayed by {n} signal(s)")
             }
-            (_, n) => {
+            (_, _, n) => {
                 warn!("stop: {n} signal(s) arrived during stop; the stop still ran to the end")
             }
         }
@@ -304,6 +303,77 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+
+    /// The hub under every interleaving of its threads (loom); see the
+    /// module's own docs.
+    mod model;
+
+    thread_local! {
+        /// The lines logged on this thread, for a test that asked for them.
+        static LINES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    }
+
+    /// The hub's tests' logger. It keeps the lines of a thread that asked
+    /// for them (the model runs all its threads on one), and holds a thread
+    /// named `held-signal` inside its "delayed until start is over" line
+    /// until the test lets it go.
+    struct TestLogger;
+
+    static HOLD: std::sync::OnceLock<Hold> = std::sync::OnceLock::new();
+
+    /// `logging` says the held thread is in its line; `go` lets it out.
+    struct Hold {
+        logging: (crossbeam::channel::Sender<()>, crossbeam::channel::Receiver<()>),
+        go: (crossbeam::channel::Sender<()>, crossbeam::channel::Receiver<()>),
+    }
+
+    impl log::Log for TestLogger {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            let line = record.args().to_string();
+            let held = std::thread::current().name() == Some("held-signal");
+            if let (true, Some(hold)) = (held && line.contains("delayed until start"), HOLD.get()) {
+                let _ = hold.logging.0.send(());
+                let _ = hold.go.1.recv();
+            }
+            LINES.with_borrow_mut(|lines| lines.as_mut().map(|lines| lines.push(line)));
+        }
+        fn flush(&self) {}
+    }
+
+    fn log_to_the_test_logger() {
+        static LOGGER: TestLogger = TestLogger;
+        let _ = log::set_logger(&LOGGER);
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+
+    /// The moment that once broke the guard, held open: a Ctrl+C that the
+    /// hub has counted during start, and not yet forwarded (its thread is
+    /// still writing its line), when start's shield is released. The
+    /// release must still say the program was interrupted: it decides from
+    /// what the hub counted, under its lock, not from the interrupt's
+    /// channel. (The model cannot see that channel; this test needs no model.)
+    #[test]
+    fn a_release_while_a_counted_signal_is_still_being_logged_reports_it() {
+        log_to_the_test_logger();
+        let hold = HOLD.get_or_init(|| Hold {
+            logging: crossbeam::channel::unbounded(),
+            go: crossbeam::channel::unbounded(),
+        });
+        let signals: &'static Hub = Box::leak(Box::new(hub()));
+        let shield = signals.shield(Stage::Starting);
+        let ctrl_c = std::thread::Builder::new()
+            .name("held-signal".into())
+            .spawn(|| signals.on_signal(Signal::CtrlC))
+            .unwrap();
+        hold.logging.1.recv().unwrap();
+        let released = shield.release();
+        hold.go.0.send(()).unwrap();
+        ctrl_c.join().unwrap();
+        assert_eq!(released, Err(Interrupted { delayed_signals: 1 }));
+    }
 
     thread_local! {
         /// What a test hub's third signal said, on this test's thread.

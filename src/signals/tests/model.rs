@@ -1,0 +1,166 @@
+//! The hub, model-checked: loom runs the main thread's start, run and stop
+//! against the signal threads (`ctrl-c`, `signals`) in every order in which
+//! their steps can meet, and each run must keep the guard's promises:
+//!
+//! * a signal during a shielded stage is never lost: it is reported by that
+//!   stage's release, and the interrupt is delivered;
+//! * a signal's own log line and the release agree: "delayed until start is
+//!   over" means start's release says the program was interrupted;
+//! * the third signal forces the exit exactly once, and two never do;
+//! * a shield inside a shield changes nothing.
+//!
+//! It covers the hub's decisions, not the OS's delivery of a signal, nor
+//! `select!`, nor the deadline. Run it with
+//! `cargo test --features loom --lib signals::tests::model` (a failure
+//! prints the interleaving that broke; `docs/contributing.md`).
+//!
+//! The log lines are caught by the hub's tests' logger, which keeps them on
+//! the thread that runs the model: loom runs every thread of a model on
+//! that one thread.
+
+#[cfg(test)] // (declared in the hub's tests, and with `--features loom` only)
+#[cfg(feature = "loom")]
+mod every_interleaving {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crossbeam::channel::TryRecvError;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::super::super::*;
+
+    use super::super::{log_to_the_test_logger, LINES};
+
+    fn forced(why: &str) {
+        let line = format!("FORCED: {why}");
+        LINES.with_borrow_mut(|lines| lines.as_mut().map(|lines| lines.push(line)));
+    }
+
+    /// A hub whose lock loom sees.
+    fn model_hub() -> Arc<Hub> {
+        let (trigger, interrupt) = crate::cancel::pair();
+        let state = State { trigger: Some(trigger), ..State::default() };
+        Arc::new(Hub { state: Mutex::loom(state), interrupt, force_exit: forced })
+    }
+
+    /// Runs `scenario` under every interleaving; returns how many there were.
+    fn explore(scenario: impl Fn() + Sync + Send + 'static) -> usize {
+        log_to_the_test_logger();
+        let runs = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        loom::model(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            LINES.set(Some(Vec::new()));
+            scenario();
+        });
+        let runs = runs.load(Ordering::SeqCst);
+        eprintln!("{runs} interleavings");
+        runs
+    }
+
+    fn lines() -> Vec<String> {
+        LINES.with_borrow(|lines| lines.clone().unwrap_or_default())
+    }
+
+    fn interrupt_delivered(hub: &Hub) -> bool {
+        matches!(hub.interrupt().try_recv(), Err(TryRecvError::Disconnected))
+    }
+
+    /// Start, run and stop against one Ctrl+C, wherever it lands.
+    #[test]
+    fn a_signal_is_reported_by_the_stage_it_lands_in_and_never_lost() {
+        let runs = explore(|| {
+            let hub = model_hub();
+            let ctrl_c = {
+                let hub = hub.clone();
+                thread::spawn(move || hub.on_signal(Signal::CtrlC))
+            };
+            let start = hub.shield(Stage::Starting).release();
+            let stop = hub.shield(Stage::Stopping).release();
+            ctrl_c.join().unwrap();
+
+            let lines = lines();
+            let said = |text: &str| lines.iter().any(|line| line.contains(text));
+            if said("delayed until start is over") {
+                assert_eq!(start, Err(Interrupted { delayed_signals: 1 }), "{lines:?}");
+            }
+            if said("interrupting: the graceful stop begins") {
+                assert_eq!(start, Ok(()), "{lines:?}");
+            }
+            if said("during the stop, which runs to its end") {
+                assert_eq!(start, Ok(()), "{lines:?}");
+                assert_eq!(stop, Err(Interrupted { delayed_signals: 1 }), "{lines:?}");
+            }
+            if start.is_err() {
+                assert!(said("delayed until start is over"), "{lines:?}");
+            }
+            assert!(interrupt_delivered(&hub), "the signal was lost: {lines:?}");
+            assert!(!said("FORCED"), "one signal forced the exit: {lines:?}");
+        });
+        assert!(runs >= MIN_RUNS_ONE_SIGNAL, "only {runs} interleavings: is the seam lost?");
+    }
+
+    /// Three signals from both signal threads: the exit is forced exactly
+    /// once, by the third, whatever the order.
+    #[test]
+    fn the_third_signal_forces_the_exit_exactly_once() {
+        let runs = explore(|| {
+            let hub = model_hub();
+            let ctrl_c = {
+                let hub = hub.clone();
+                thread::spawn(move || {
+                    hub.on_signal(Signal::CtrlC);
+                    hub.on_signal(Signal::CtrlC);
+                })
+            };
+            let signals = {
+                let hub = hub.clone();
+                thread::spawn(move || hub.on_signal(Signal::Terminate))
+            };
+            let start = hub.shield(Stage::Starting).release();
+            let _stop = hub.shield(Stage::Stopping).release();
+            ctrl_c.join().unwrap();
+            signals.join().unwrap();
+
+            let lines = lines();
+            let forced: Vec<&String> = lines.iter().filter(|l| l.starts_with("FORCED")).collect();
+            assert_eq!(forced.len(), 1, "{lines:?}");
+            assert!(forced[0].contains("signal #3"), "{lines:?}");
+            if lines.iter().any(|line| line.contains("delayed until start is over")) {
+                assert!(start.is_err(), "{lines:?}");
+            }
+            assert!(interrupt_delivered(&hub), "{lines:?}");
+        });
+        assert!(runs >= MIN_RUNS_THREE_SIGNALS, "only {runs} interleavings: is the seam lost?");
+    }
+
+    /// A shield inside a shield delivers nothing early, wherever the signal
+    /// lands; the outer one tells.
+    #[test]
+    fn a_shield_inside_a_shield_changes_nothing() {
+        let runs = explore(|| {
+            let hub = model_hub();
+            let ctrl_c = {
+                let hub = hub.clone();
+                thread::spawn(move || hub.on_signal(Signal::CtrlC))
+            };
+            let outer = hub.shield(Stage::Starting);
+            let inner = hub.shield(Stage::Stopping).release();
+            let outer = outer.release();
+            ctrl_c.join().unwrap();
+
+            let lines = lines();
+            assert_eq!(inner, Ok(()), "the inner shield told: {lines:?}");
+            let during_start = lines.iter().any(|line| line.contains("during start"));
+            assert_eq!(outer.is_err(), during_start, "{lines:?}");
+            assert!(!lines.iter().any(|line| line.contains("during the stop")), "{lines:?}");
+        });
+        assert!(runs >= MIN_RUNS_NESTED, "only {runs} interleavings: is the seam lost?");
+    }
+
+    /// How many interleavings each scenario has, as loom counts them: a
+    /// hub whose lock loom cannot see gives a handful.
+    const MIN_RUNS_ONE_SIGNAL: usize = 25;
+    const MIN_RUNS_THREE_SIGNALS: usize = 12_769;
+    const MIN_RUNS_NESTED: usize = 25;
+}
