@@ -110,4 +110,37 @@ mod tests {
         let text = String::from_utf8(buffer).unwrap();
         assert_eq!(parse::<Command>(&text).unwrap(), command);
     }
+
+    fn command() -> impl proptest::strategy::Strategy<Value = Command> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<u64>(), any::<String>())
+                .prop_map(|(id, text)| Command::Call { id, request: Request::ProcessString(text) }),
+            (any::<u64>(), any::<i64>())
+                .prop_map(|(id, n)| Command::Call { id, request: Request::ProcessNumber(n) }),
+            any::<u64>().prop_map(|round| Command::Update { round }),
+            Just(Command::Stop),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Every command, whatever text it carries (newlines, quotes, any
+        /// Unicode), goes out as exactly one line and comes back equal.
+        #[test]
+        fn every_command_is_one_line_and_round_trips(command in command()) {
+            let mut line = Vec::new();
+            send(&mut line, &command).unwrap();
+            proptest::prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+            proptest::prop_assert_eq!(line.last(), Some(&b'\n'));
+            let text = String::from_utf8(line).unwrap();
+            proptest::prop_assert_eq!(parse::<Command>(&text).unwrap(), command);
+        }
+
+        /// Any text at all parses to a result, never a panic.
+        #[test]
+        fn any_text_is_a_command_or_an_error(text in ".*") {
+            let _ = parse::<Command>(&text);
+            let _ = parse::<Report>(&text);
+        }
+    }
 }

@@ -316,4 +316,99 @@ mod tests {
     fn names_are_one_based_and_sorted() {
         assert_eq!(names(&HashSet::from([3, 1])), "worker-1, worker-3");
     }
+
+    /// One thing that can happen to the dispatch, in any order.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Call,
+        /// Worker (1-based, wrapped to the workers there are) answers its call.
+        Reply(usize),
+        Exit(usize),
+        Update,
+        Updated(usize),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => Just(Step::Call),
+            3 => (1..=4usize).prop_map(Step::Reply),
+            1 => (1..=4usize).prop_map(Step::Exit),
+            1 => Just(Step::Update),
+            2 => (1..=4usize).prop_map(Step::Updated),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever happens, in whatever order: no worker is free while a
+        /// call waits in the queue; calls are handed out in the order they
+        /// came; every call ends with exactly one answer once its worker
+        /// answers or dies, or the stop comes; and with no worker left,
+        /// nothing waits and a new call fails at once.
+        #[test]
+        fn no_call_is_lost_delayed_or_answered_twice(
+            workers in 1..=4usize,
+            steps in proptest::collection::vec(step(), 0..80),
+        ) {
+            let (trigger, _) = cancel::pair();
+            let mut state = State::new(trigger);
+            for _ in 0..workers {
+                state.add_worker(Vec::new());
+            }
+            let mut replies = Vec::new();
+            let mut dispatched = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Call => {
+                        let id = replies.len() as u64 + 1;
+                        replies.push(submit(&mut state, id).1);
+                    }
+                    Step::Reply(worker) => {
+                        let worker = (worker - 1) % workers + 1;
+                        if let Some(id) = state.workers[worker - 1].call {
+                            if let Some(caller) = state.replied(worker, id) {
+                                let _ = caller.send(Err(ManagerError::TimedOut("answered".into())));
+                            }
+                        }
+                    }
+                    Step::Exit(worker) => {
+                        let worker = (worker - 1) % workers + 1;
+                        if let Some((id, caller)) = state.exited(worker) {
+                            let status = "killed".to_owned();
+                            let worker = worker_name(worker);
+                            let _ = caller.send(Err(ManagerError::WorkerDied { worker, status }));
+                            proptest::prop_assert!(id > 0);
+                        }
+                    }
+                    Step::Update => {
+                        state.send_update(1);
+                    }
+                    Step::Updated(worker) => {
+                        let worker = (worker - 1) % workers + 1;
+                        state.updated(worker);
+                    }
+                }
+                for slot in &state.workers {
+                    if let Some(id) = slot.call.filter(|id| !dispatched.contains(id)) {
+                        dispatched.push(id);
+                    }
+                }
+                let free = state.workers.iter().any(|slot| slot.stdin.is_some() && slot.is_free());
+                proptest::prop_assert!(!free || state.queue.is_empty(), "a free worker, and calls queued");
+                if state.no_worker_left() {
+                    proptest::prop_assert!(state.queue.is_empty(), "calls queued with no worker left");
+                }
+            }
+            let mut sorted = dispatched.clone();
+            sorted.sort_unstable();
+            proptest::prop_assert_eq!(&dispatched, &sorted, "calls handed out out of order");
+            // The stop: whatever is still queued or in hand gets its answer.
+            state.fail_queued_calls(|id| ManagerError::StoppedWhileWaiting { id });
+            state.fail_unanswered_calls();
+            for (index, reply) in replies.iter().enumerate() {
+                proptest::prop_assert!(reply.try_recv().is_ok(), "call {} got no answer", index + 1);
+                proptest::prop_assert!(reply.try_recv().is_err(), "call {} got two", index + 1);
+            }
+        }
+    }
 }

@@ -35,8 +35,7 @@ use log::{debug, info, warn};
 
 use crate::cancel::{self, Cancelled, Trigger};
 use crate::exit::Exit;
-use seam::{lock, Mutex};
-use std::sync::OnceLock;
+use seam::{lock, Mutex, OnceLock};
 
 /// The signal that forces the exit, counting every signal received.
 pub const FORCED_BY: u32 = 3;
@@ -304,8 +303,25 @@ mod tests {
 
     use super::*;
 
-    /// The hub under every interleaving of its threads (loom); see the
-    /// module's own docs.
+    /// The hub, model-checked: loom runs the main thread's start, run and stop
+    /// against the signal threads (`ctrl-c`, `signals`) in every order in which
+    /// their steps can meet, and each run must keep the guard's promises:
+    ///
+    /// * a signal during a shielded stage is never lost: it is reported by that
+    ///   stage's release, and the interrupt is delivered;
+    /// * a signal's own log line and the release agree: "delayed until start is
+    ///   over" means start's release says the program was interrupted;
+    /// * the third signal forces the exit exactly once, and two never do;
+    /// * a shield inside a shield changes nothing.
+    ///
+    /// It covers the hub's decisions, not the OS's delivery of a signal, nor
+    /// `select!`, nor the deadline. Run it with
+    /// `cargo test --features loom --lib signals::tests::model` (a failure
+    /// prints the interleaving that broke; `docs/contributing.md`).
+    ///
+    /// The log lines are caught by the hub's tests' logger, which keeps them on
+    /// the thread that runs the model: loom runs every thread of a model on
+    /// that one thread.
     mod model;
 
     thread_local! {

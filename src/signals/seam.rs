@@ -13,11 +13,11 @@
 //! open instead).
 
 #[cfg(not(all(test, feature = "loom")))]
-pub(super) use {crate::lock, std::sync::Mutex};
+pub(super) use {crate::lock, std::sync::Mutex, std::sync::OnceLock};
 
 #[cfg(test)]
 #[cfg(feature = "loom")]
-pub(super) use either::{lock, Mutex};
+pub(super) use {either::lock, either::Mutex, std::sync::OnceLock};
 
 /// A lock that is the standard library's (every test but the model) or
 /// loom's (the model).

@@ -109,4 +109,48 @@ pub(super) mod tests {
         assert!(too_long.starts_with("a command of 65537 bytes"), "{too_long}");
         assert_eq!(read_bounded_line(&mut reader).unwrap(), Some(Ok(Command::Stop)));
     }
+
+    proptest::proptest! {
+        /// Any bytes, read through a buffer of any size: one clear result
+        /// per line (a command, or a refusal that quotes at most 200 bytes of it),
+        /// never a panic, and the end of the input said once.
+        #[test]
+        fn any_bytes_give_one_result_per_line(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            buffer in 1..64usize,
+        ) {
+            let lines = bytes.split(|&b| b == b'\n').count() - usize::from(bytes.ends_with(b"\n") || bytes.is_empty());
+            let mut reader = BufReader::with_capacity(buffer, &bytes[..]);
+            let mut results = 0;
+            while let Some(result) = read_bounded_line(&mut reader).unwrap() {
+                results += 1;
+                if let Err(refused) = result {
+                    // 200 bytes quoted, each at most 6 characters once escaped.
+                    proptest::prop_assert!(refused.len() < 1_400, "{}", refused);
+                }
+            }
+            proptest::prop_assert_eq!(results, lines);
+        }
+
+        /// A command whose line, newline included, fits in
+        /// `MAX_COMMAND_BYTES` is read; one byte more is refused; and the
+        /// next line is read whole either way. (Lengths right at the limit.)
+        #[test]
+        fn the_limit_is_exact_and_the_next_line_starts_clean(over in -3..=3i64) {
+            let skeleton = lines(&[Command::Call { id: 1, request: crate::protocol::Request::ProcessString(String::new()) }]);
+            let length = (MAX_COMMAND_BYTES as i64 + over) as usize;
+            let text = "x".repeat(length - skeleton.len());
+            let command = Command::Call { id: 1, request: crate::protocol::Request::ProcessString(text) };
+            let mut input = lines(std::slice::from_ref(&command));
+            proptest::prop_assert_eq!(input.len(), length);
+            input.extend(lines(&[Command::Stop]));
+            let mut reader = BufReader::with_capacity(4096, &input[..]);
+            let first = read_bounded_line(&mut reader).unwrap().unwrap();
+            match length <= MAX_COMMAND_BYTES {
+                true => proptest::prop_assert_eq!(first, Ok(command)),
+                false => proptest::prop_assert!(first.is_err()),
+            }
+            proptest::prop_assert_eq!(read_bounded_line(&mut reader).unwrap(), Some(Ok(Command::Stop)));
+        }
+    }
 }

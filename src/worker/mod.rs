@@ -311,4 +311,93 @@ mod tests {
             }
         }
     }
+
+    fn command() -> impl proptest::strategy::Strategy<Value = Option<Command>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => Just(None), // a call, numbered below
+            2 => Just(Some(Command::Update { round: 0 })),
+            1 => Just(Some(Command::Stop)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any mix of calls, updates and stops, read through a buffer of any
+        /// size: stop > update > call, first come first served within each,
+        /// and nothing lost. Every call before the stop gets exactly one
+        /// reply; a call runs after every update that came before it; no
+        /// call runs once a stop has been read.
+        #[test]
+        fn the_inbox_keeps_its_priorities_and_loses_nothing(
+            shape in proptest::collection::vec(command(), 0..40),
+            buffer in 1..300usize,
+        ) {
+            let (mut next_call, mut next_round, mut sent) = (1, 1, Vec::new());
+            for command in shape {
+                sent.push(match command {
+                    None => { next_call += 1; call(next_call - 1) }
+                    Some(Command::Update { .. }) => { next_round += 1; Command::Update { round: next_round - 1 } }
+                    Some(other) => other,
+                });
+            }
+            let input = lines(&sent);
+            let mut out = Vec::new();
+            let mut manager = DummyManager::new(TimeScale(0.0));
+            let mut reader = BufReader::with_capacity(buffer, &input[..]);
+            let ending = serve(&mut reader, &mut out, &mut manager, Armed::default());
+            let reports = reports(&out);
+
+            let stop_at = sent.iter().position(|command| *command == Command::Stop);
+            proptest::prop_assert_eq!(matches!(ending, Leave::Told), stop_at.is_some());
+            let before_stop = &sent[..stop_at.unwrap_or(sent.len())];
+            let mut replied = Vec::new();
+            let (mut rounds, mut last_ok_call) = (Vec::new(), 0);
+            for report in &reports {
+                match report {
+                    Report::Reply { id, result } => {
+                        proptest::prop_assert!(!replied.contains(id), "call {} replied twice", id);
+                        replied.push(*id);
+                        if let Ok(output) = result {
+                            proptest::prop_assert!(*id > last_ok_call, "calls ran out of order");
+                            last_ok_call = *id;
+                            let position = sent.iter().position(|c| *c == call(*id)).unwrap();
+                            let updates_before = sent[..position]
+                                .iter()
+                                .filter(|c| matches!(c, Command::Update { .. }))
+                                .count() as u64;
+                            proptest::prop_assert!(output.version >= updates_before,
+                                "call {} ran before an update that came first", id);
+                        }
+                    }
+                    Report::Updated { round, .. } => {
+                        proptest::prop_assert!(replied.iter().all(|id| {
+                            let at = sent.iter().position(|c| *c == call(*id)).unwrap();
+                            let update_at = sent.iter().position(|c| *c == Command::Update { round: *round }).unwrap();
+                            // A call that came after this update cannot have run before it.
+                            at < update_at || reports.iter().any(|r| matches!(r, Report::Reply { id: i, result: Err(_) } if i == id))
+                        }), "an update ran after a call that came later");
+                        rounds.push(*round);
+                    }
+                    other => proptest::prop_assert!(false, "unexpected report {:?}", other),
+                }
+            }
+            let mut sorted = rounds.clone();
+            sorted.sort_unstable();
+            proptest::prop_assert_eq!(rounds, sorted, "updates out of order");
+            for command in before_stop {
+                if let Command::Call { id, .. } = command {
+                    proptest::prop_assert!(replied.contains(id), "call {} before the stop got no reply", id);
+                }
+            }
+            if stop_at.is_some() {
+                let ran_after_stop = reports.iter().any(|r| match r {
+                    Report::Reply { id, result: Ok(_) } => {
+                        sent.iter().position(|c| *c == call(*id)) > stop_at
+                    }
+                    _ => false,
+                });
+                proptest::prop_assert!(!ran_after_stop, "a call ran after the stop was read");
+            }
+        }
+    }
 }

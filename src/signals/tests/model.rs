@@ -1,23 +1,3 @@
-//! The hub, model-checked: loom runs the main thread's start, run and stop
-//! against the signal threads (`ctrl-c`, `signals`) in every order in which
-//! their steps can meet, and each run must keep the guard's promises:
-//!
-//! * a signal during a shielded stage is never lost: it is reported by that
-//!   stage's release, and the interrupt is delivered;
-//! * a signal's own log line and the release agree: "delayed until start is
-//!   over" means start's release says the program was interrupted;
-//! * the third signal forces the exit exactly once, and two never do;
-//! * a shield inside a shield changes nothing.
-//!
-//! It covers the hub's decisions, not the OS's delivery of a signal, nor
-//! `select!`, nor the deadline. Run it with
-//! `cargo test --features loom --lib signals::tests::model` (a failure
-//! prints the interleaving that broke; `docs/contributing.md`).
-//!
-//! The log lines are caught by the hub's tests' logger, which keeps them on
-//! the thread that runs the model: loom runs every thread of a model on
-//! that one thread.
-
 #[cfg(test)] // (declared in the hub's tests, and with `--features loom` only)
 #[cfg(feature = "loom")]
 mod every_interleaving {
@@ -53,9 +33,7 @@ mod every_interleaving {
             LINES.set(Some(Vec::new()));
             scenario();
         });
-        let runs = runs.load(Ordering::SeqCst);
-        eprintln!("{runs} interleavings");
-        runs
+        runs.load(Ordering::SeqCst)
     }
 
     fn lines() -> Vec<String> {
