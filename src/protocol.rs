@@ -123,6 +123,16 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn requests_and_outputs_read_as_the_log_quotes_them() {
+        let request = Request::ProcessString("string-7".into());
+        assert_eq!(request.to_string(), "process_string(\"string-7\")");
+        assert_eq!(Request::ProcessNumber(-3).to_string(), "process_number(-3)");
+        let output = Output { request, version: 2, rounds: 10, digest: 255 };
+        let shown = "process_string(\"string-7\") = 00000000000000ff (version 2, 10 rounds)";
+        assert_eq!(output.to_string(), shown);
+    }
+
     proptest::proptest! {
         /// Every command, whatever text it carries (newlines, quotes, any
         /// Unicode), goes out as exactly one line and comes back equal.
