@@ -12,7 +12,7 @@
 use std::thread;
 use std::time::Duration;
 
-use crossbeam::channel::{self, RecvTimeoutError};
+use crossbeam::channel;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -39,18 +39,19 @@ fn main() {
             let _ = ran.send(());
         }));
 
-        let waited = stop_ran.recv_timeout(Duration::from_millis(500));
-        if let Err(RecvTimeoutError::Timeout) = waited {
-            eprintln!("stop job: still queued after 500 ms: every thread is busy");
-        }
-        // Lets the long job end.
-        drop(release);
-        match waited {
-            Ok(()) => eprintln!("stop job: ran at once, beside the long job"),
-            Err(_) if stop_ran.recv().is_ok() => {
-                eprintln!("stop job: ran only after the long job was done")
+        if threads > 1 {
+            // A thread is free: the stop runs while the long job still does.
+            let _ = stop_ran.recv();
+            eprintln!("stop job: ran at once, beside the long job");
+            drop(release);
+        } else {
+            // The only thread is busy: half a second later, still nothing.
+            if stop_ran.recv_timeout(Duration::from_millis(500)).is_err() {
+                eprintln!("stop job: still queued after 500 ms: every thread is busy");
             }
-            Err(_) => eprintln!("stop job: lost"),
+            drop(release);
+            let _ = stop_ran.recv();
+            eprintln!("stop job: ran only after the long job was done");
         }
         // Closes the queue and joins every thread: none is left behind.
         drop(jobs);
