@@ -254,8 +254,18 @@ finish() {
     kill "$tail_pid" 2>/dev/null || true
     wait "$tail_pid" 2>/dev/null || true
     say "$(explain_status "$status")"
-    local left
+    # A worker whose parent is gone leaves by itself, within its parent
+    # watch's grace (1 s, README section 8) if it is busy: a Ctrl+C at the
+    # script that cut the wait above short must not make it call one left
+    # over before then. So look again, for up to 1.5 s, until none is left.
+    local left tries=15
     left=$(live_processes)
+    while [ -n "$left" ] && [ "$tries" -gt 0 ]; do
+        sleep 0.1 &
+        wait $! 2>/dev/null || true
+        tries=$((tries - 1))
+        left=$(live_processes)
+    done
     if [ -n "$left" ]; then
         say "processes of the run are still running:"
         echo "$left" >&2
