@@ -1,7 +1,7 @@
 //! How the process ends: every exit status, what it means, and the few ways
 //! out that do not return through `main`.
 //! (Infrastructure: skip it on a first reading. Which status a run ends with
-//! is decided in one `match`, `lifecycle::Ending::exit`.)
+//! is decided in one `match`, `lifecycle::Ending::status`.)
 //!
 //! [`Exit`] is the one value every way out of the process goes through:
 //! `main` returns it, and both programs' `--help`, the README's table and
@@ -32,9 +32,9 @@ pub enum Exit {
     /// A panic (a bug); everything was stopped gracefully.
     Internal = 7,
     /// A complete graceful shutdown after Ctrl+C. The process normally dies
-    /// of SIGINT instead of exiting with this (README, section 11; on
-    /// Windows it ends with STATUS_CONTROL_C_EXIT);
-    /// 130 is what a shell shows for that, and what PID 1 exits with.
+    /// of SIGINT instead of exiting with this (README, section 11), and 130
+    /// is what a shell shows for that; PID 1, which cannot, exits with it.
+    /// (On Windows the process ends with STATUS_CONTROL_C_EXIT.)
     DiedOfSigint = 130,
 }
 

@@ -12,8 +12,8 @@
 //! 3. **stop** the services that started, in reverse order, under a shield
 //!    and against a deadline (sections 4 and 10);
 //!
-//! and then [`Ending::exit`] decides the exit status, in one `match`
-//! (section 11). The simplest service there is, [`SlowService`], closes the
+//! and then [`Ending::status`] decides the exit status, in one `match`, and
+//! [`Ending::exit`] ends the process with it (section 11). The simplest service there is, [`SlowService`], closes the
 //! file: it is what `simple` runs, and `complex`'s service-2.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
