@@ -54,13 +54,16 @@ pub fn pair() -> (Trigger, Cancelled) {
     channel::bounded(0)
 }
 
+/// Has `cancelled` been cancelled? The program itself never needs to ask
+/// (it waits in `select!`, or decides from state under a lock); its tests do.
+#[cfg(test)]
+pub(crate) fn is_cancelled(cancelled: &Cancelled) -> bool {
+    matches!(cancelled.try_recv(), Err(channel::TryRecvError::Disconnected))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn is_cancelled(cancelled: &Cancelled) -> bool {
-        matches!(cancelled.try_recv(), Err(channel::TryRecvError::Disconnected))
-    }
 
     #[test]
     fn dropping_the_trigger_cancels_every_receiver_now_and_later() {

@@ -22,7 +22,7 @@
 //! ERROR, so that line is the process's last.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use log::{error, warn};
 
 use crate::cancel::Never;
 use crate::exit::Exit;
-use crate::{lock, logging};
+use crate::logging;
 
 /// How long the last lines may take to reach a slow stderr when the exit is
 /// forced: an ERROR that cannot be written must not hold the exit.
@@ -139,6 +139,17 @@ fn claim() {
     while EXIT_CLAIMED.swap(true, Ordering::SeqCst) {
         thread::park();
     }
+}
+
+/// Locks `mutex` even if a thread panicked while holding it.
+///
+/// A panic must not stop the stop, nor the forced exit. Every lock in this crate guards
+/// bookkeeping that is consistent after each statement (counters, queues,
+/// maps), never half-done work; refusing a poisoned lock would turn one
+/// panic into a hang or a second panic in every thread that touches it, the
+/// stop sequence included. Taking it keeps the shutdown going.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

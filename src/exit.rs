@@ -6,11 +6,11 @@
 //! [`Exit`] is the one value every way out of the process goes through:
 //! `main` returns it, and both programs' `--help`, the README's table and
 //! the try-it scripts' reports are made from [`MEANINGS`] (a test checks
-//! the README against it; the scripts read `--help`).
+//! the README against it; the scripts read `--help`). A failure says which
+//! status it ends the run with: `failure::Failure::status`. This file
+//! depends on nothing of the crate, so every part can name a status.
 
 use std::process::{ExitCode, Termination};
-
-use crate::failure::Failure;
 
 /// How the process ended, as its caller (a shell, `make`, systemd,
 /// Kubernetes) learns it. The number is the exit code: `status as u8`.
@@ -52,14 +52,6 @@ pub const MEANINGS: [(Exit, &str); 8] = [
 ];
 
 impl Exit {
-    /// The status a failure ends the run with.
-    pub fn of_failure(failure: &Failure) -> Exit {
-        match failure {
-            Failure::WorkerDied { .. } => Exit::WorkerDied,
-            Failure::Panicked { .. } => Exit::Internal,
-        }
-    }
-
     /// Ends the process at once with this status, skipping the rest of
     /// `main`. Only for the ways out that cannot return through `main`:
     ///

@@ -29,6 +29,7 @@ use std::thread;
 use crossbeam::channel::Sender;
 use log::{error, warn};
 
+use crate::exit::Exit;
 use crate::signals::{Hub, Stage};
 
 /// What went wrong, in words a person can act on. (Each field is named in
@@ -42,6 +43,16 @@ pub enum Failure {
     /// A thread of ours, named `thread`, panicked: a bug. Its message is
     /// already logged.
     Panicked { thread: String },
+}
+
+impl Failure {
+    /// The exit status the program ends with because of this failure.
+    pub fn status(&self) -> Exit {
+        match self {
+            Failure::WorkerDied { .. } => Exit::WorkerDied,
+            Failure::Panicked { .. } => Exit::Internal,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {

@@ -4,11 +4,12 @@
 //!
 //! One type for both programs; each binary accepts the values that make
 //! sense for it ([`Fault::parser`]) and passes the fault on to the parts
-//! that can act it out. Each of those parts acts it out in one line,
-//! through [`Armed::fire`], so the code a reader is learning from is not
-//! threaded with test branches. Only the *first* loop, worker or service of
-//! a kind is hit, so the others show the rest of the program carrying on
-//! around the broken one until the graceful stop.
+//! that can act it out. On the parent's stop path (the services, the loops)
+//! a part keeps it as an `Option<Fault>` and compares in place, so that
+//! with no fault armed the stop never enters this file; the worker, off
+//! that path, acts its faults out through [`Armed`]. Only the *first* loop,
+//! worker or service of a kind is hit, so the others show the rest of the
+//! program carrying on around the broken one until the graceful stop.
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::ValueEnum;

@@ -56,6 +56,6 @@ pub mod protocol;
 pub mod signals;
 pub mod worker;
 
-// One helper the whole crate uses; it lives with the lifecycle, whose
-// promise it keeps (a panic must not stop the stop).
-pub(crate) use lifecycle::lock;
+// One helper the whole crate uses; it lives with the hardening of the stop,
+// whose promise it keeps (a panic must not stop the stop).
+pub(crate) use deadline::lock;

@@ -17,7 +17,6 @@
 //! file: it is what `simple` runs, and `complex`'s service-2.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -96,8 +95,7 @@ impl App {
         // "signal", not "Ctrl+C": Ctrl+C may have been left ignored (`cmd &`).
         info!("stop: begin ({reason}; the stop runs to its end, a third signal forces the exit)");
         let shield = self.hub.shield(Stage::Stopping);
-        let (stop_failed, stop_deadline) =
-            deadline::stop_within(self.stop_timeout, || self.stop_all());
+        let (failed, stop_deadline) = deadline::stop_within(self.stop_timeout, || self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
@@ -108,7 +106,7 @@ impl App {
         // start) still say the run was not clean.
         let late_failures: Vec<Failure> = self.failures.try_iter().collect();
         late_failures.iter().for_each(|failure| error!("stop: also, {failure}"));
-        Ending { reason, stop_failed, late_failures, stop_deadline, hub: self.hub }
+        Ending { reason, stop_failed: failed, late_failures, stop_deadline, hub: self.hub }
     }
 
     /// Start, shielded, then the run stage unless start failed or was
@@ -262,9 +260,9 @@ impl Ending {
     pub fn status(&self) -> Exit {
         match &self.reason {
             StopReason::StartFailed => Exit::StartFailed,
-            StopReason::Failed(failure) => Exit::of_failure(failure),
+            StopReason::Failed(failure) => failure.status(),
             _ if self.stop_failed => Exit::StopFailed,
-            _ => self.late_failures.first().map_or(Exit::Clean, Exit::of_failure),
+            _ => self.late_failures.first().map_or(Exit::Clean, Failure::status),
         }
     }
 
@@ -283,17 +281,6 @@ impl Ending {
             (true, status) => status,
         }
     }
-}
-
-/// Locks `mutex` even if a thread panicked while holding it.
-///
-/// A panic must not stop the stop. Every lock in this crate guards
-/// bookkeeping that is consistent after each statement (counters, queues,
-/// maps), never half-done work; refusing a poisoned lock would turn one
-/// panic into a hang or a second panic in every thread that touches it, the
-/// stop sequence included. Taking it keeps the shutdown going.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The simplest service there is: its start and its stop take one (scaled)
@@ -315,8 +302,7 @@ pub struct SlowService {
 impl SlowService {
     /// A service named `name` (`service-1`) in the log.
     pub fn new(name: impl Into<String>, time_scale: TimeScale) -> SlowService {
-        let step = time_scale.of(1.0);
-        SlowService { name: name.into(), step, fault: None }
+        SlowService { name: name.into(), step: time_scale.of(1.0), fault: None }
     }
 
     /// Arms an injected fault (see [`crate::fault`]); only the service

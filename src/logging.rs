@@ -61,7 +61,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
@@ -132,7 +132,9 @@ pub fn finish(within: Duration) -> bool {
     CLOSED.store(true, SeqCst);
     let Some(logger) = LOGGER.get() else { return true };
     let written = logger.written_out(within, true);
-    if let Some(writer) = crate::lock(&logger.writer).take().filter(|_| written) {
+    // Not `crate::lock`: the log is below everything else, the deadline included.
+    let writer = logger.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(writer) = writer.filter(|_| written) {
         let _ = writer.join();
     }
     written

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
+use crate::lock;
 
 /// What a test service does in `start` and `stop`.
 #[derive(Clone, Copy, PartialEq)]

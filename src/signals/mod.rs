@@ -405,10 +405,7 @@ mod tests {
     }
 
     fn interrupted(signals: &Hub) -> bool {
-        matches!(
-            signals.interrupt().try_recv(),
-            Err(crossbeam::channel::TryRecvError::Disconnected)
-        )
+        cancel::is_cancelled(signals.interrupt())
     }
 
     #[test]

@@ -20,14 +20,8 @@ fn timeline_binary() -> PathBuf {
 }
 
 /// Runs `timeline ARGS` with `input` on stdin; its exit code, stdout and
-/// stderr.
+/// stderr. (The tool's own tests, with input of any bytes, are in its crate.)
 fn timeline(args: &[&str], input: &str) -> (Option<i32>, String, String) {
-    timeline_bytes(args, input.as_bytes())
-}
-
-/// [`timeline`], for input that need not be UTF-8.
-#[allow(dead_code)]
-fn timeline_bytes(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) {
     let mut child = Command::new(timeline_binary())
         .args(args)
         .stdin(Stdio::piped())
@@ -36,7 +30,7 @@ fn timeline_bytes(args: &[&str], input: &[u8]) -> (Option<i32>, String, String) 
         .spawn()
         .expect("start timeline");
     let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(input).expect("feed timeline");
+    stdin.write_all(input.as_bytes()).expect("feed timeline");
     drop(stdin);
     let output = child.wait_with_output().expect("timeline's output");
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();

@@ -3,7 +3,6 @@
 mod every_interleaving {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use crossbeam::channel::TryRecvError;
     use loom::sync::Arc;
     use loom::thread;
 
@@ -23,8 +22,16 @@ mod every_interleaving {
         Arc::new(Hub { state: Mutex::loom(state), interrupt, force_exit: forced })
     }
 
-    /// Runs `scenario` under every interleaving; returns how many there were.
-    fn explore(scenario: impl Fn() + Sync + Send + 'static) -> usize {
+    /// A signal thread (`ctrl-c` or `signals`) that hands `signals` to the
+    /// hub, one after the other.
+    fn signal_thread(hub: &Arc<Hub>, signals: &'static [Signal]) -> thread::JoinHandle<()> {
+        let hub = hub.clone();
+        thread::spawn(move || signals.iter().for_each(|signal| hub.on_signal(*signal)))
+    }
+
+    /// Runs `scenario` under every interleaving, and fails unless there were
+    /// at least `at_least` of them (a lock loom cannot see gives a handful).
+    fn explore(at_least: usize, scenario: impl Fn() + Sync + Send + 'static) {
         log_to_the_test_logger();
         let runs = std::sync::Arc::new(AtomicUsize::new(0));
         let counted = runs.clone();
@@ -33,7 +40,8 @@ mod every_interleaving {
             LINES.set(Some(Vec::new()));
             scenario();
         });
-        runs.load(Ordering::SeqCst)
+        let runs = runs.load(Ordering::SeqCst);
+        assert!(runs >= at_least, "only {runs} interleavings: is the seam lost?");
     }
 
     fn lines() -> Vec<String> {
@@ -41,18 +49,15 @@ mod every_interleaving {
     }
 
     fn interrupt_delivered(hub: &Hub) -> bool {
-        matches!(hub.interrupt().try_recv(), Err(TryRecvError::Disconnected))
+        crate::cancel::is_cancelled(hub.interrupt())
     }
 
     /// Start, run and stop against one Ctrl+C, wherever it lands.
     #[test]
     fn a_signal_is_reported_by_the_stage_it_lands_in_and_never_lost() {
-        let runs = explore(|| {
+        explore(MIN_RUNS_ONE_SIGNAL, || {
             let hub = model_hub();
-            let ctrl_c = {
-                let hub = hub.clone();
-                thread::spawn(move || hub.on_signal(Signal::CtrlC))
-            };
+            let ctrl_c = signal_thread(&hub, &[Signal::CtrlC]);
             let start = hub.shield(Stage::Starting).release();
             let stop = hub.shield(Stage::Stopping).release();
             ctrl_c.join().unwrap();
@@ -75,26 +80,16 @@ mod every_interleaving {
             assert!(interrupt_delivered(&hub), "the signal was lost: {lines:?}");
             assert!(!said("FORCED"), "one signal forced the exit: {lines:?}");
         });
-        assert!(runs >= MIN_RUNS_ONE_SIGNAL, "only {runs} interleavings: is the seam lost?");
     }
 
     /// Three signals from both signal threads: the exit is forced exactly
     /// once, by the third, whatever the order.
     #[test]
     fn the_third_signal_forces_the_exit_exactly_once() {
-        let runs = explore(|| {
+        explore(MIN_RUNS_THREE_SIGNALS, || {
             let hub = model_hub();
-            let ctrl_c = {
-                let hub = hub.clone();
-                thread::spawn(move || {
-                    hub.on_signal(Signal::CtrlC);
-                    hub.on_signal(Signal::CtrlC);
-                })
-            };
-            let signals = {
-                let hub = hub.clone();
-                thread::spawn(move || hub.on_signal(Signal::Terminate))
-            };
+            let ctrl_c = signal_thread(&hub, &[Signal::CtrlC, Signal::CtrlC]);
+            let signals = signal_thread(&hub, &[Signal::Terminate]);
             let start = hub.shield(Stage::Starting).release();
             let _stop = hub.shield(Stage::Stopping).release();
             ctrl_c.join().unwrap();
@@ -109,19 +104,15 @@ mod every_interleaving {
             }
             assert!(interrupt_delivered(&hub), "{lines:?}");
         });
-        assert!(runs >= MIN_RUNS_THREE_SIGNALS, "only {runs} interleavings: is the seam lost?");
     }
 
     /// A shield inside a shield delivers nothing early, wherever the signal
     /// lands; the outer one tells.
     #[test]
     fn a_shield_inside_a_shield_changes_nothing() {
-        let runs = explore(|| {
+        explore(MIN_RUNS_NESTED, || {
             let hub = model_hub();
-            let ctrl_c = {
-                let hub = hub.clone();
-                thread::spawn(move || hub.on_signal(Signal::CtrlC))
-            };
+            let ctrl_c = signal_thread(&hub, &[Signal::CtrlC]);
             let outer = hub.shield(Stage::Starting);
             let inner = hub.shield(Stage::Stopping).release();
             let outer = outer.release();
@@ -133,7 +124,6 @@ mod every_interleaving {
             assert_eq!(outer.is_err(), during_start, "{lines:?}");
             assert!(!lines.iter().any(|line| line.contains("during the stop")), "{lines:?}");
         });
-        assert!(runs >= MIN_RUNS_NESTED, "only {runs} interleavings: is the seam lost?");
     }
 
     /// How many interleavings each scenario has, as loom counts them: a
