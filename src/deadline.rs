@@ -1,16 +1,18 @@
 //! The stop deadline and the one way out that does not wait.
 //! (Hardening: skip it on a first reading. The lesson calls it as
-//! [`stop_within`]`(timeout, || stop_all())` and [`step`]`("...")`.)
+//! [`arm`]`(timeout)`, `.stop_within(|| stop_all())` and [`step`]`("...")`.)
 //!
 //! A graceful stop still has to end. Supervisors do not wait forever
 //! (`docker stop` sends SIGKILL after 10 s, Kubernetes after 30 s); a
 //! deadline of our own gives up first, on our own terms, with a word about
-//! why. [`force_exit`] is that word: when the stop overruns its deadline or
-//! a third Ctrl+C or SIGTERM says so, it logs one ERROR naming the [`step`]
-//! the program was in (so a hang can be found), ends every child process
-//! the program registered ([`leave_no_child_behind`]), and exits with code
-//! 5. It waits for nothing: not for the stuck step, nor for a blocked stderr
-//! beyond a short grace.
+//! why. Its watchdog thread is made before the start ([`arm`]), so the
+//! deadline holds even when the run has used up every thread it may make.
+//! [`force_exit`] is that word: when the stop overruns its deadline or
+//! a third Ctrl+C or SIGTERM says so, it kills every child process the
+//! program registered ([`leave_no_child_behind`]), logs one ERROR naming
+//! the [`step`] the program was in (so a hang can be found), and exits with
+//! code 5. It waits for nothing but short graces: not for the stuck step,
+//! nor for a child that cannot die yet, nor for a blocked stderr.
 //!
 //! # One thread ends the process
 //!
@@ -23,11 +25,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, RecvTimeoutError};
-use log::{error, warn};
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
+use log::error;
 
 use crate::cancel::Never;
 use crate::exit::Exit;
@@ -36,6 +38,9 @@ use crate::logging;
 /// How long the last lines may take to reach a slow stderr when the exit is
 /// forced: an ERROR that cannot be written must not hold the exit.
 const LOG_GRACE: Duration = Duration::from_millis(250);
+/// How long a killed child may take to die before it is left to the kernel:
+/// so a forced exit ends within half a second of its decision.
+const KILL_GRACE: Duration = Duration::from_millis(250);
 
 static STEP: Mutex<Option<Arc<str>>> = Mutex::new(None);
 static EXIT_CLAIMED: AtomicBool = AtomicBool::new(false);
@@ -45,8 +50,9 @@ static EXIT_CLAIMED: AtomicBool = AtomicBool::new(false);
 pub trait Children: Send + Sync {
     /// How many are still alive, without waiting for any lock.
     fn alive(&self) -> usize;
-    /// Kills those still alive and reaps them all (no process, no zombie).
-    fn kill_and_reap(&self);
+    /// Kills those still alive and reaps them all (no process, no zombie),
+    /// waiting for none past `by`; returns those left dying, by name.
+    fn kill_and_reap(&self, by: Instant) -> Vec<String>;
 }
 
 static CHILDREN: Mutex<Vec<Arc<dyn Children>>> = Mutex::new(Vec::new());
@@ -75,51 +81,75 @@ pub fn step(what: impl Into<Arc<str>>) {
     let _old = lock(&STEP).replace(what);
 }
 
-/// Runs `stop` against a deadline, and returns its result and the
-/// deadline. A watchdog thread waits for the stop to be over, and forces the
-/// exit if `timeout` passes first. It uses no CPU while the stop makes
-/// progress, and writes nothing to stderr before it acts.
-pub fn stop_within<T>(timeout: Duration, stop: impl FnOnce() -> T) -> (T, Instant) {
-    // The knobs bound `--stop-timeout`, so this cannot overflow.
-    let deadline = Instant::now() + timeout;
-    let (dismiss, dismissed) = channel::bounded::<Never>(0);
+/// The stop's deadline, armed before the start: see [`arm`].
+#[must_use = "the deadline holds only for a stop run through `stop_within`"]
+pub struct Armed {
+    timeout: Duration,
+    stop_begins: Sender<(Instant, Receiver<Never>)>,
+    watchdog: JoinHandle<()>,
+}
+
+/// Arms the stop's deadline before anything starts: its watchdog thread is
+/// made now, so that a limit on threads or memory that the run reaches
+/// cannot take the deadline away when the stop begins. If it cannot be
+/// made, the program says so and exits with code 3: nothing has started.
+pub fn arm(timeout: Duration) -> Armed {
+    let (stop_begins, stop_began) = channel::bounded::<(Instant, Receiver<Never>)>(1);
     let watchdog = thread::Builder::new().name("stop-deadline".into()).spawn(move || {
+        let Ok((deadline, dismissed)) = stop_began.recv() else { return };
         if let Err(RecvTimeoutError::Timeout) = dismissed.recv_deadline(deadline) {
             force_exit(&format!("stop: deadline of {:.3} s exceeded", timeout.as_secs_f64()));
         }
     });
-    if let Err(cause) = &watchdog {
-        // Better a stop without a deadline than no stop at all.
-        warn!("stop: no deadline watchdog ({cause}); stopping without one");
-    }
-    let result = stop();
-    drop(dismiss);
-    if let Ok(watchdog) = watchdog {
-        let _ = watchdog.join();
-    }
-    (result, deadline)
+    let Ok(watchdog) = watchdog.inspect_err(|cause| {
+        error!("start: cannot arm the stop's deadline ({cause}); nothing has started");
+        logging::finish(LOG_GRACE);
+    }) else {
+        Exit::StartFailed.end_process_now()
+    };
+    Armed { timeout, stop_begins, watchdog }
 }
 
-/// Ends the program now: logs `why` and the current step at ERROR, kills
-/// and reaps every child process, and exits with code 5. Called from the
-/// stop-deadline watchdog or a signal thread, while the main thread may
-/// still be stuck in the step it names.
+impl Armed {
+    /// Runs `stop` against the deadline, and returns its result and the
+    /// deadline. The watchdog forces the exit if the timeout passes first; it
+    /// uses no CPU while the stop makes progress.
+    pub fn stop_within<T>(self, stop: impl FnOnce() -> T) -> (T, Instant) {
+        // The knobs bound `--stop-timeout`, so this cannot overflow.
+        let deadline = Instant::now() + self.timeout;
+        let (dismiss, dismissed) = channel::bounded::<Never>(0);
+        let _ = self.stop_begins.send((deadline, dismissed));
+        let result = stop();
+        drop(dismiss);
+        let _ = self.watchdog.join();
+        (result, deadline)
+    }
+}
+
+/// Ends the program now: kills every child process, logs `why` and the
+/// current step at ERROR, and exits with code 5, within [`KILL_GRACE`] and
+/// [`LOG_GRACE`] of the call. Called from the stop-deadline watchdog or a
+/// signal thread, while the main thread may still be stuck in the step it
+/// names.
 pub fn force_exit(why: &str) -> ! {
     claim();
+    // Only this thread logs from here on: what the abandoned stop would log
+    // after the kill (a worker died: we killed it) would only mislead.
+    logging::close_to_other_threads();
     let step = lock(&STEP).clone();
     let step = step.as_deref().unwrap_or("beginning");
-    let mut alive = 0;
+    let (mut alive, mut dying) = (0, Vec::new());
     each_list(|children| alive += children.alive());
-    let workers = match alive {
-        0 => String::new(),
-        alive => format!("killing the {alive} worker process(es) still alive, "),
+    let by = Instant::now() + KILL_GRACE;
+    each_list(|children| dying.extend(children.kill_and_reap(by)));
+    let workers = match (alive, dying.join(", ")) {
+        (0, _) => String::new(),
+        (alive, dying) if dying.is_empty() => format!("killing the {alive} worker process(es) still alive, "),
+        (alive, dying) => format!("killing the {alive} worker process(es) still alive ({dying} cannot die yet: stopped, traced or frozen; left to the kernel), "),
     };
     let code = Exit::Abandoned as u8;
     error!("{why} while {step}; giving up on a graceful shutdown: {workers}exit code {code}");
-    // Nothing after the ERROR: what the abandoned stop would log now (a
-    // worker died: we killed it) would only mislead.
     logging::finish(LOG_GRACE);
-    each_list(|children| children.kill_and_reap());
     Exit::Abandoned.end_process_now()
 }
 
@@ -129,7 +159,8 @@ pub fn force_exit(why: &str) -> ! {
 /// Claimed only now, so that a third Ctrl+C can still end a wait for a
 /// stderr that nobody reads (a pipe into `less` left at a prompt).
 pub fn claim_exit() {
-    each_list(|children| children.kill_and_reap());
+    let by = Instant::now() + KILL_GRACE;
+    each_list(|children| drop(children.kill_and_reap(by)));
     claim();
 }
 

@@ -44,7 +44,7 @@ pub const MEANINGS: [(Exit, &str); 8] = [
     (Exit::Clean, "a complete graceful shutdown after SIGTERM, SIGHUP or --run-for"),
     (Exit::DiedOfSigint, "a complete graceful shutdown after Ctrl+C (at any stage, even during a stop that another signal began): the program then dies of SIGINT, so a calling shell loop, make or && chain stops too; as a container's PID 1, which cannot die of its own SIGINT, it exits with 130 (also: a Ctrl+C before the program's first instruction)"),
     (Exit::Usage, "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)"),
-    (Exit::StartFailed, "start failed; what had started was stopped again (also: the signal handlers could not be installed, before anything started)"),
+    (Exit::StartFailed, "start failed; what had started was stopped again (also: the signal handlers could not be installed or the stop's deadline armed, before anything started)"),
     (Exit::WorkerDied, "a worker process died; everything else was stopped gracefully"),
     (Exit::Abandoned, "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit"),
     (Exit::StopFailed, "a stop failed; the other services were still stopped"),

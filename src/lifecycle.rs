@@ -87,6 +87,9 @@ impl App {
     /// Runs the three stages and says how it went.
     pub fn run(mut self) -> Ending {
         self.hub.say_what_was_inherited();
+        // Armed before anything starts: a deadline that needed a new thread
+        // when the stop begins could be refused by then (a pids limit).
+        let deadline = deadline::arm(self.stop_timeout);
         let reason = self.start_and_run();
 
         // The stop runs to its end: under a shield, so that a second Ctrl+C
@@ -95,7 +98,7 @@ impl App {
         // "signal", not "Ctrl+C": Ctrl+C may have been left ignored (`cmd &`).
         info!("stop: begin ({reason}; the stop runs to its end, a third signal forces the exit)");
         let shield = self.hub.shield(Stage::Stopping);
-        let (failed, stop_deadline) = deadline::stop_within(self.stop_timeout, || self.stop_all());
+        let (failed, stop_deadline) = deadline.stop_within(|| self.stop_all());
         // Says how many signals the stop held back, if any.
         let _ = shield.release();
         info!("stop: end");
@@ -248,7 +251,7 @@ pub struct Ending {
     /// When the stop had to be over: the log must be written out by then
     /// too, so that a stderr nobody reads cannot keep the program alive.
     pub stop_deadline: Instant,
-    /// Asked at the last moment whether a Ctrl+C came.
+    /// Asked at the very end whether a Ctrl+C came.
     hub: &'static Hub,
 }
 
@@ -269,15 +272,14 @@ impl Ending {
     /// Ends the process: `main`'s last expression, after `main: end`.
     /// Writes out the log (by the stop's deadline: a stderr that nobody reads
     /// must not keep the program alive past it), then returns the status or,
-    /// after a clean stop that a Ctrl+C reached, dies of SIGINT: a calling
-    /// shell loop then stops too (README, section 11).
+    /// after a clean stop that a Ctrl+C reached, however late, dies of
+    /// SIGINT: a calling shell loop then stops too (README, section 11).
     pub fn exit(self) -> Exit {
         let written = logging::finish(self.stop_deadline.saturating_duration_since(Instant::now()));
         deadline::claim_exit();
         match (written, self.status()) {
             (false, _) => Exit::Abandoned,
-            // Asked now: a Ctrl+C after `main: end` counts too.
-            (true, Exit::Clean) if self.hub.ctrl_c_received() => self.hub.die_of_sigint(),
+            (true, Exit::Clean) => self.hub.clean_exit_unless_ctrl_c(),
             (true, status) => status,
         }
     }

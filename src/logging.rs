@@ -141,8 +141,19 @@ pub fn finish(within: Duration) -> bool {
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
-/// Set by [`finish`]: every record from then on is dropped.
+/// Set by [`finish`]: every record from then on is dropped (but those of a
+/// thread that [`close_to_other_threads`]).
 static CLOSED: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    static HAS_THE_LAST_WORD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Takes no more records, but this thread's: the forced exit's ERROR is
+/// then the last line, whatever the other threads do meanwhile.
+pub fn close_to_other_threads() {
+    HAS_THE_LAST_WORD.set(true);
+    CLOSED.store(true, SeqCst);
+}
 /// Bytes queued and not yet written (the writer takes them off), and the
 /// records dropped since the queue was last below its limit.
 static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -175,7 +186,7 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.filter.matches(record) || CLOSED.load(SeqCst) {
+        if !self.filter.matches(record) || (CLOSED.load(SeqCst) && !HAS_THE_LAST_WORD.get()) {
             return;
         }
         let time = SystemTime::now();

@@ -9,15 +9,17 @@
 
 use std::process::Child;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use super::dispatch::worker_name;
 use crate::deadline;
 
 /// A worker process, shared between its collector (which reaps it) and the
 /// list.
 pub type SharedChild = Arc<Mutex<Child>>;
 
-/// Every worker process a manager started, in id order.
-pub(super) type ChildList = Mutex<Vec<SharedChild>>;
+/// Every worker process a manager started, with its number.
+pub(super) type ChildList = Mutex<Vec<(usize, SharedChild)>>;
 
 /// A new, empty list, registered with every exit of the program.
 pub(super) fn registered_list() -> Arc<ChildList> {
@@ -28,22 +30,61 @@ pub(super) fn registered_list() -> Arc<ChildList> {
 
 /// Runs `action` on each child; counts the `true`s. Waits for no lock: a
 /// child whose lock is held is being reaped by its owner right now.
-fn each(list: &ChildList, mut action: impl FnMut(&mut Child) -> bool) -> usize {
+fn each(list: &ChildList, mut action: impl FnMut(usize, &mut Child) -> bool) -> usize {
     let Ok(children) = list.try_lock() else { return 0 };
-    let unlocked = children.iter().filter_map(|child| child.try_lock().ok());
-    unlocked.map(|mut child| action(&mut child)).filter(|done| *done).count()
+    let unlocked = children.iter().filter_map(|(id, child)| Some((*id, child.try_lock().ok()?)));
+    unlocked.map(|(id, mut child)| action(id, &mut child)).filter(|done| *done).count()
 }
 
 impl deadline::Children for ChildList {
     fn alive(&self) -> usize {
-        each(self, |child| matches!(child.try_wait(), Ok(None)))
+        each(self, |_, child| matches!(child.try_wait(), Ok(None)))
     }
 
-    /// SIGKILL on Unix: a stopped process is ended too.
-    fn kill_and_reap(&self) {
-        each(self, |child| {
-            let _ = child.kill();
-            child.wait().is_ok()
+    /// SIGKILL on Unix: a stopped process is ended too. All are killed
+    /// before any is waited for, so they die together.
+    fn kill_and_reap(&self, by: Instant) -> Vec<String> {
+        each(self, |_, child| child.kill().is_ok());
+        let mut dying = Vec::new();
+        each(self, |id, child| {
+            if !reaped_by(child, by) {
+                dying.push(format!("{} (pid {})", worker_name(id), child.id()));
+            }
+            true
         });
+        dying
     }
+}
+
+/// Waits until `child` has died, for no longer than `by`, and reaps it.
+/// A process that cannot die at once (frozen, traced, in uninterruptible
+/// sleep) is left to the kernel: our exit hands it to init, which reaps it
+/// when it dies. Linux tells of a death on a descriptor (a pidfd), which
+/// `poll` waits for with a timeout; elsewhere, only the dead are reaped.
+fn reaped_by(child: &mut Child, by: Instant) -> bool {
+    #[cfg(target_os = "linux")]
+    if let (Ok(None), Some(pidfd)) = (child.try_wait(), pidfd_of(child)) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let left = by.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO);
+        let _ = poll(&mut [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)], timeout);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = by;
+    matches!(child.try_wait(), Ok(Some(_)))
+}
+
+/// A descriptor that becomes readable when `child` dies (Linux 5.3).
+#[cfg(target_os = "linux")]
+fn pidfd_of(child: &Child) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags; it returns a new descriptor,
+    // or -1 and touches nothing.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, child.id(), 0) };
+    // SAFETY: a descriptor just made, and ours alone.
+    i32::try_from(fd)
+        .ok()
+        .filter(|fd| *fd >= 0)
+        .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

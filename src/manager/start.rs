@@ -69,7 +69,7 @@ impl MultiProcessManager {
         // From here on, a failed start kills this worker with the others,
         // and the exit reaps whatever no collector did.
         let child = Arc::new(Mutex::new(child));
-        lock(&self.children).push(child.clone());
+        lock(&self.children).push((worker, child.clone()));
         // `spawn_worker` asks for both pipes, so std always gives them.
         let (Some(stdin), Some(stdout)) = pipes else {
             return Err(std::io::Error::other("no stdin/stdout pipe"));
@@ -129,7 +129,7 @@ impl MultiProcessManager {
         let workers = lock(&self.children).clone();
         // Killed outside the state lock: a collector holds its child's lock
         // while it reaps, and then needs the state lock.
-        for child in &workers {
+        for (_, child) in &workers {
             let _ = lock(child).kill();
         }
         // Closed only after the kill, so that no healthy worker sees the

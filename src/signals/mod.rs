@@ -106,8 +106,6 @@ struct State {
     while_shielded: u32,
     /// Shields up now: a shield inside a shield changes nothing.
     shields: u32,
-    /// Whether one of them was Ctrl+C: the exit status depends on it.
-    ctrl_c: bool,
 }
 
 /// Installs the process's signal handlers, all of which call the hub it
@@ -150,11 +148,6 @@ impl Hub {
         &self.interrupt
     }
 
-    /// Whether a Ctrl+C has reached the program, at any stage.
-    pub fn ctrl_c_received(&self) -> bool {
-        lock(&self.state).ctrl_c
-    }
-
     /// What the program is doing now, as far as a signal's meaning goes.
     pub fn stage(&self) -> Stage {
         lock(&self.state).stage
@@ -173,12 +166,11 @@ impl Hub {
         os::names_of_stop_signals()
     }
 
-    /// Ends the process the way Ctrl+C would have killed it: by dying of
-    /// SIGINT, now that the stop is complete (README, section 11). Returns
-    /// only where the kernel will not let it: a container's PID 1, which
-    /// then exits with 130.
-    pub fn die_of_sigint(&self) -> Exit {
-        os::die_of_sigint()
+    /// The end of a clean run: [`Exit::Clean`], unless a Ctrl+C reached the
+    /// process at any moment, however late; then it dies of SIGINT, as
+    /// Ctrl+C would have killed it (README, section 11).
+    pub fn clean_exit_unless_ctrl_c(&self) -> Exit {
+        os::clean_exit_unless_ctrl_c()
     }
 
     /// Raises a shield for `stage` (start or stop): until it is released,
@@ -200,7 +192,6 @@ impl Hub {
             let mut state = lock(&self.state);
             state.received += 1;
             state.while_shielded += u32::from(state.stage != Stage::Running);
-            state.ctrl_c |= signal == Signal::CtrlC;
             (state.received, state.stage, state.trigger.take())
         };
         if number >= FORCED_BY {
@@ -489,14 +480,5 @@ mod tests {
         assert_eq!(signals.stage(), Stage::Stopping);
         assert_eq!(stop.release(), Ok(()));
         assert_eq!(signals.stage(), Stage::Done);
-    }
-
-    #[test]
-    fn only_a_ctrl_c_is_remembered_as_one() {
-        let signals = hub();
-        signals.on_signal(Signal::Terminate);
-        assert!(!signals.ctrl_c_received());
-        signals.on_signal(Signal::CtrlC);
-        assert!(signals.ctrl_c_received());
     }
 }

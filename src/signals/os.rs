@@ -20,8 +20,9 @@
 //!
 //! The log is not set up yet at that point, so what was found is said later,
 //! by [`say_what_was_inherited`], at the start of the run. And at the very
-//! end, [`die_of_sigint`] ends a run that Ctrl+C began the way Ctrl+C would
-//! have, except where the kernel will not let it: a container's PID 1.
+//! end, [`clean_exit_unless_ctrl_c`] ends a run that a Ctrl+C reached the
+//! way Ctrl+C would have, except where the kernel will not let it: a
+//! container's PID 1.
 //!
 //! Two rules sit in front of every deliverer, the hub's and a worker's
 //! alike: closing a terminal is **one** event however many SIGHUPs it sends
@@ -55,6 +56,11 @@ struct Inherited {
 }
 
 static INHERITED: OnceLock<Inherited> = OnceLock::new();
+
+/// Set by SIGINT's arrival itself, in the signal handler, where only a store
+/// is safe: the exit must not depend on whether the `ctrl-c` thread has been
+/// scheduled yet (on Windows, that thread is where it is set).
+static CTRL_C: AtomicBool = AtomicBool::new(false);
 
 /// Takes over the termination signals the parent did not leave ignored and
 /// hands each to `deliver`, on the thread of the crate that caught it. If
@@ -127,7 +133,14 @@ fn listen(
     // Ctrl+C is `ctrlc`'s, on every platform; the others, signal-hook's.
     if let Some(at) = heard.iter().position(|(signal, _)| *signal == Signal::CtrlC) {
         heard.remove(at);
-        ctrlc::set_handler(move || deliver(Signal::CtrlC)).map_err(std::io::Error::other)?;
+        let on_ctrl_c = move || {
+            CTRL_C.store(true, Ordering::SeqCst);
+            deliver(Signal::CtrlC);
+        };
+        ctrlc::set_handler(on_ctrl_c).map_err(std::io::Error::other)?;
+        // signal-hook's handler sets the flag, then calls ctrlc's (it chains).
+        #[cfg(unix)]
+        signal_hook::flag::register(signal_hook::consts::SIGINT, &CTRL_C)?;
     }
     #[cfg(unix)]
     {
@@ -187,19 +200,25 @@ fn take_over_inherited() -> Inherited {
     Inherited::default()
 }
 
-/// Dies the way Ctrl+C would have killed us, now that the stop is complete:
-/// restores SIGINT's default action and raises it. As PID 1 of a namespace
-/// (a container started without an init), the kernel drops a signal that
-/// init sends itself with the default action; the program then lives on,
-/// and exits with the shell's number for it, 130.
+/// Exit code 0, unless a Ctrl+C reached the process, however late: then it
+/// dies of SIGINT, as Ctrl+C would have killed it. SIGINT's default action
+/// comes back *before* the last look at [`CTRL_C`], so a Ctrl+C after that
+/// look kills the process too: none is swallowed. As PID 1 of a namespace (a
+/// container without an init) the kernel drops a signal left to its default
+/// action: the program then lives on, and exits with the shell's 130.
 #[cfg(unix)]
-pub fn die_of_sigint() -> Exit {
+pub fn clean_exit_unless_ctrl_c() -> Exit {
     use nix::sys::signal::{raise, signal, SigHandler, SigSet, Signal::SIGINT};
-    // SAFETY: SIG_DFL is no handler.
-    if unsafe { signal(SIGINT, SigHandler::SigDfl) }.is_ok() {
-        let _ = SigSet::from(SIGINT).thread_unblock();
-        let _ = raise(SIGINT);
+    // An inherited ignore stays (no Ctrl+C was ever heard, then).
+    if !INHERITED.get().is_some_and(|inherited| inherited.ignored.contains(&Signal::CtrlC)) {
+        // SAFETY: SIG_DFL is no handler.
+        let _ = unsafe { signal(SIGINT, SigHandler::SigDfl) };
     }
+    if !CTRL_C.load(Ordering::SeqCst) {
+        return Exit::Clean;
+    }
+    let _ = SigSet::from(SIGINT).thread_unblock();
+    let _ = raise(SIGINT);
     Exit::DiedOfSigint
 }
 
@@ -207,8 +226,11 @@ pub fn die_of_sigint() -> Exit {
 /// outright exits with STATUS_CONTROL_C_EXIT (its default handler does
 /// that), so we end with the same status.
 #[cfg(not(unix))]
-pub fn die_of_sigint() -> Exit {
+pub fn clean_exit_unless_ctrl_c() -> Exit {
     const STATUS_CONTROL_C_EXIT: u32 = 0xC000_013A;
+    if !CTRL_C.load(Ordering::SeqCst) {
+        return Exit::Clean;
+    }
     std::process::exit(STATUS_CONTROL_C_EXIT as i32)
 }
 
@@ -256,5 +278,71 @@ mod tests {
         }
         flooding.store(false, Ordering::Relaxed);
         flood.join().unwrap();
+    }
+
+    /// Runs the ignored test `name` in a process of its own, which may die:
+    /// its signal, if it died of one, and its exit code.
+    #[cfg(unix)]
+    fn in_a_child(name: &str) -> (Option<i32>, Option<i32>) {
+        use std::os::unix::process::ExitStatusExt;
+        let test = std::env::current_exe().unwrap();
+        let status = std::process::Command::new(test)
+            .args(["--exact", name, "--ignored", "--test-threads", "1"])
+            .env("GRACEFUL_EXIT_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        (status.signal(), status.code())
+    }
+
+    /// A child's part: the handlers installed, then `at_the_end`.
+    #[cfg(unix)]
+    fn child(at_the_end: impl FnOnce()) {
+        use nix::sys::signal::{signal, SigHandler, Signal::SIGINT};
+        if std::env::var_os("GRACEFUL_EXIT_CHILD").is_none() {
+            return;
+        }
+        // As a terminal leaves it, whatever the test runner inherited.
+        // SAFETY: SIG_DFL is no handler.
+        unsafe { signal(SIGINT, SigHandler::SigDfl) }.unwrap();
+        hand_signals_to(|_| {});
+        at_the_end();
+        std::process::exit(0);
+    }
+
+    #[test]
+    #[ignore = "run in a child by a_ctrl_c_the_ctrl_c_thread_has_not_seen_yet_still_counts"]
+    #[cfg(unix)]
+    fn child_with_a_ctrl_c_just_before_the_exit() {
+        child(|| {
+            // On this very thread: the handler has run when `raise` returns,
+            // and the `ctrl-c` thread has most likely not been scheduled yet.
+            nix::sys::signal::raise(nix::sys::signal::SIGINT).unwrap();
+            let _ = clean_exit_unless_ctrl_c();
+        });
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_ctrl_c_the_ctrl_c_thread_has_not_seen_yet_still_counts() {
+        let name = "signals::os::tests::child_with_a_ctrl_c_just_before_the_exit";
+        assert_eq!(in_a_child(name), (Some(2), None), "it did not die of SIGINT");
+    }
+
+    #[test]
+    #[ignore = "run in a child by a_ctrl_c_after_the_last_look_is_not_swallowed"]
+    #[cfg(unix)]
+    fn child_with_a_ctrl_c_after_the_last_look() {
+        child(|| {
+            assert_eq!(clean_exit_unless_ctrl_c(), Exit::Clean);
+            nix::sys::signal::raise(nix::sys::signal::SIGINT).unwrap();
+        });
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_ctrl_c_after_the_last_look_is_not_swallowed() {
+        let name = "signals::os::tests::child_with_a_ctrl_c_after_the_last_look";
+        assert_eq!(in_a_child(name), (Some(2), None), "it did not die of SIGINT");
     }
 }

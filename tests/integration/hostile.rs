@@ -12,7 +12,8 @@ use nix::unistd::Pid;
 
 use crate::complex::worker_pid;
 use crate::util::{
-    full_pipe, live_members, start_with_stderr, status_within, Program, SIGINT, SIGKILL, SIGSTOP,
+    full_pipe, live_members, start_with_stderr, status_within, Program, PATIENCE, SIGINT, SIGKILL,
+    SIGSTOP, SIGTERM,
 };
 
 const SIMPLE: &str = env!("CARGO_BIN_EXE_simple");
@@ -116,6 +117,38 @@ fn a_stopped_worker_does_not_outlive_a_killed_parent() {
     // then sees the end of its input like the others.
     let run = program.finish_within(Duration::from_secs(5));
     assert_eq!(run.count("the parent is gone; exiting"), 4, "{}", run.log.join("\n"));
+}
+
+/// A worker that cannot die yet does not hold the forced exit: here a tracer
+/// holds it (the test, as a debugger would; a frozen cgroup or a process in
+/// uninterruptible sleep do the same), so its death cannot be reaped by its
+/// parent. The parent kills it, says which worker it leaves to the kernel,
+/// and exits with 5 while the worker is still held.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_worker_that_cannot_die_yet_does_not_hold_the_forced_exit() {
+    use nix::sys::ptrace;
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let mut program = Program::start(COMPLEX, &["--time-scale", "0.05", "--stop-timeout", "600"]);
+    let held = worker_pid(&mut program, "worker-1");
+    program.wait_for("run: waiting");
+    ptrace::seize(held, ptrace::Options::empty()).expect("trace worker-1");
+    ptrace::interrupt(held).expect("hold worker-1");
+    for number in 1..=3 {
+        program.signal_leader(SIGTERM);
+        if number < 3 {
+            program.wait_for(&format!("signal #{number}: SIGTERM"));
+        }
+    }
+    let error = program.wait_for("giving up on a graceful shutdown");
+    let dying = format!("worker-1 (pid {held}) cannot die yet");
+    assert!(error.contains(&dying), "{error}");
+    // The parent is gone, and worker-1 still held: only now let it go.
+    program.wait_for_the_end_of_its_output(PATIENCE);
+    waitpid(held, Some(WaitPidFlag::__WALL)).expect("reap worker-1 as its tracer");
+    let run = program.finish();
+    run.assert_exit_code(5);
+    run.assert_parents_last_line("giving up on a graceful shutdown");
 }
 
 /// Runs worker mode by hand with `input` on a pipe; returns the exit code,

@@ -241,21 +241,27 @@ impl Program {
 
     /// `finish`, failing if the program has not ended within `patience`.
     pub fn finish_within(mut self, patience: Duration) -> Finished {
-        let give_up = Instant::now() + patience;
-        loop {
-            match self.lines.recv_deadline(give_up) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("program did not end; log:\n{}", self.log.join("\n"))
-                }
-            }
-        }
+        self.wait_for_the_end_of_its_output(patience);
         let status = self.child.wait().expect("wait for the program");
         self.ended = true;
         let finished = Finished { status, log: std::mem::take(&mut self.log), group: self.pid() };
         finished.assert_no_process_left(Duration::ZERO);
         finished
+    }
+
+    /// Waits until no process of the program holds its stderr any more:
+    /// every one has exited (a zombie holds nothing). Fails after `patience`.
+    pub fn wait_for_the_end_of_its_output(&mut self, patience: Duration) {
+        let give_up = Instant::now() + patience;
+        loop {
+            match self.lines.recv_deadline(give_up) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("program did not end; log:\n{}", self.log.join("\n"))
+                }
+            }
+        }
     }
 
     /// Also ends process group `group` if the test fails: a script runs
