@@ -28,10 +28,13 @@
 //! A log call takes no lock: it formats its line, counts its bytes with an
 //! atomic and hands it to a channel. So no thread ever waits for another one
 //! that is formatting, allocating or writing. Lines wait in the queue, in
-//! order, until stderr drains; past [`MAX_QUEUED_BYTES`] new records are
-//! dropped and counted instead, and the count is logged as a line of its own
-//! as soon as there is room, so memory stays bounded even if stderr never
-//! drains, and nothing is lost in silence.
+//! order, until stderr drains (a stderr left non-blocking is waited for as a
+//! blocking one is), so a reader that comes back before the stop's deadline
+//! gets every line. Memory stays bounded even if stderr never drains: past
+//! [`MAX_QUEUED_BYTES`] new records are dropped and counted instead, DEBUG
+//! ones already at a quarter of it, so that the stop's own lines still fit
+//! after a long blocked run. Nothing is lost in silence: the count is
+//! logged as a line of its own as soon as there is room, and by [`finish`].
 //!
 //! # Order and time
 //!
@@ -59,7 +62,9 @@
 //! colour), always with `CLICOLOR_FORCE`. `RUST_LOG_STYLE=always|never`
 //! forces it either way, as for any `env_logger` program.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
+#[cfg(unix)]
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -75,8 +80,8 @@ use log::{Level, Log, Metadata, Record};
 pub const SEPARATOR: &str = " | ";
 
 /// How much log text may wait for a blocked stderr before new records are
-/// dropped (and counted): a few minutes of heavy DEBUG logging.
-pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
+/// dropped (and counted); DEBUG and TRACE ones, past a quarter of it.
+pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
 
 /// The filter when `RUST_LOG` is not set: the library and the program
 /// `program` log at DEBUG, every other crate at WARN. `RUST_LOG` replaces
@@ -98,7 +103,8 @@ pub fn init(program: &str, process: &str) {
     let (lines, queue) = channel::unbounded();
     let colour = colour_wanted();
     let writer = thread::Builder::new().name("log-writer".into());
-    let writer = match writer.spawn(move || write_lines(&queue, colour, std::io::stderr())) {
+    let write = move || write_lines(&queue, colour, std::io::stderr(), until_stderr_has_room);
+    let writer = match writer.spawn(write) {
         Ok(writer) => Mutex::new(Some(writer)),
         // Without the writer there is nowhere to send lines; say so the only
         // way left, and run without a log rather than not at all.
@@ -131,6 +137,9 @@ fn refused_filter(spec: &str) -> Option<String> {
 pub fn finish(within: Duration) -> bool {
     CLOSED.store(true, SeqCst);
     let Some(logger) = LOGGER.get() else { return true };
+    // The exit's last word: records dropped since the last line that fitted.
+    let me = thread::current();
+    logger.say_how_many_were_dropped(SystemTime::now(), me.name().unwrap_or("unnamed"));
     let written = logger.written_out(within, true);
     // Not `crate::lock`: the log is below everything else, the deadline included.
     let writer = logger.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
@@ -193,21 +202,14 @@ impl Log for Logger {
         let thread = thread::current();
         let thread = thread.name().unwrap_or("unnamed");
         let text = self.columns(thread, record.target(), record.level(), record.args());
-        if QUEUED_BYTES.fetch_add(text.len(), SeqCst) + text.len() > MAX_QUEUED_BYTES {
+        let limit = MAX_QUEUED_BYTES / if record.level() > Level::Info { 4 } else { 1 };
+        if QUEUED_BYTES.fetch_add(text.len(), SeqCst) + text.len() > limit {
             QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
             DROPPED.fetch_add(1, SeqCst);
             return;
         }
         // The first line that fits after a gap says how big the gap was.
-        let dropped = DROPPED.swap(0, SeqCst);
-        if dropped > 0 {
-            let notice = format!(
-                "{dropped} log record(s) dropped: stderr was not being read, or refused them"
-            );
-            let notice = self.columns(thread, module_path!(), Level::Warn, &notice);
-            QUEUED_BYTES.fetch_add(notice.len(), SeqCst);
-            let _ = self.lines.send(Message::Line { time, text: notice });
-        }
+        self.say_how_many_were_dropped(time, thread);
         let _ = self.lines.send(Message::Line { time, text });
     }
 
@@ -221,6 +223,19 @@ impl Log for Logger {
 }
 
 impl Logger {
+    /// Queues a line saying how many records were dropped, if any were.
+    fn say_how_many_were_dropped(&self, time: SystemTime, thread: &str) {
+        let dropped = DROPPED.swap(0, SeqCst);
+        if dropped > 0 {
+            let notice = format!(
+                "{dropped} log record(s) dropped: stderr was not being read, or refused them"
+            );
+            let notice = self.columns(thread, module_path!(), Level::Warn, &notice);
+            QUEUED_BYTES.fetch_add(notice.len(), SeqCst);
+            let _ = self.lines.send(Message::Line { time, text: notice });
+        }
+    }
+
     /// Waits until the lines queued so far are written, for at most `within`.
     fn written_out(&self, within: Duration, last: bool) -> bool {
         let (done, written) = channel::bounded(1);
@@ -256,8 +271,10 @@ impl Logger {
 /// up. A failed write (the reader closed the pipe, the terminal is gone, a
 /// file reached `ulimit -f`) loses that line and nothing else: the program
 /// does not depend on being heard. The line is counted with the dropped
-/// ones, so the next line that gets through says how many were lost.
-fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write) {
+/// ones, so the next line that gets through says how many were lost. A
+/// stderr that is full and non-blocking (a parent may leave it so) is no
+/// failure: `until_room` waits, as a blocking write would have.
+fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write, until_room: fn()) {
     let dim = if colour { Style::new().dimmed() } else { Style::new() };
     let (mut shown, mut line) = (SystemTime::UNIX_EPOCH, Vec::new());
     for message in queue {
@@ -267,7 +284,7 @@ fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write) {
                 let stamp = jiff::Timestamp::try_from(shown).unwrap_or_default();
                 line.clear();
                 let _ = write!(line, "{dim}{stamp:.3}{dim:#}{text}");
-                if out.write_all(&line).is_err() {
+                if write_whole(&mut out, &line, until_room).is_err() {
                     DROPPED.fetch_add(1, SeqCst);
                 }
                 QUEUED_BYTES.fetch_sub(text.len(), SeqCst);
@@ -280,6 +297,33 @@ fn write_lines(queue: &Receiver<Message>, colour: bool, mut out: impl Write) {
             }
         }
     }
+}
+
+/// `write_all`, but a full non-blocking `out` is waited for with `until_room`.
+fn write_whole(out: &mut impl Write, mut line: &[u8], until_room: fn()) -> std::io::Result<()> {
+    while !line.is_empty() {
+        match out.write(line) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(written) => line = &line[written..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock => until_room(),
+            Err(e) if e.kind() != ErrorKind::Interrupted => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Waits until a stderr left non-blocking has room again.
+fn until_stderr_has_room() {
+    #[cfg(unix)]
+    {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let stderr = std::io::stderr();
+        let _ = poll(&mut [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)], PollTimeout::NONE);
+    }
+    // Windows has no non-blocking console or pipe that std writes to.
+    #[cfg(not(unix))]
+    thread::yield_now();
 }
 
 /// Colour only where it is wanted: `RUST_LOG_STYLE` first (the `env_logger`
@@ -318,7 +362,7 @@ mod tests {
         sender.send(Message::Line { time: SystemTime::UNIX_EPOCH, text }).unwrap();
         drop(sender);
         let mut out = Vec::new();
-        write_lines(&queue, false, &mut out);
+        write_lines(&queue, false, &mut out, || {});
         let out = String::from_utf8(out).unwrap();
         let line = crate::log_line::LogLine::parse(out.trim_end()).expect("a log line");
         let expected = crate::log_line::LogLine {
@@ -341,7 +385,7 @@ mod tests {
             sender.send(Message::Line { time, text: text.into() }).unwrap();
         }
         drop(sender);
-        write_lines(&queue, false, out);
+        write_lines(&queue, false, out, || {});
     }
 
     #[test]
@@ -375,8 +419,73 @@ mod tests {
         assert_eq!(said, texts, "one whole line a write, every line, in order");
     }
 
+    /// The counters are the process's: tests that read them take turns.
+    static COUNTERS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn past_a_quarter_of_the_limit_debug_is_dropped_and_the_rest_still_fits() {
+        let _turn = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let (lines, queue) = channel::unbounded();
+        let logger = Logger {
+            filter: env_logger::Builder::new().parse_filters("debug").build(),
+            process: "main".to_owned(),
+            colour: false,
+            lines,
+            writer: Mutex::new(None),
+        };
+        let log = |level, text: &str| {
+            let args = format_args!("{text}");
+            logger.log(&Record::builder().level(level).target("t").args(args).build());
+        };
+        let (queued, dropped) = (QUEUED_BYTES.load(SeqCst), DROPPED.load(SeqCst));
+        QUEUED_BYTES.fetch_add(MAX_QUEUED_BYTES / 4, SeqCst);
+        log(Level::Debug, "a call");
+        log(Level::Info, "stop: end");
+        logger.say_how_many_were_dropped(SystemTime::now(), "main");
+        QUEUED_BYTES.store(queued, SeqCst);
+        DROPPED.store(dropped, SeqCst);
+        let said: Vec<String> = queue
+            .try_iter()
+            .filter_map(|message| match message {
+                Message::Line { text, .. } => Some(text),
+                Message::Flush { .. } => None,
+            })
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[0].ends_with(
+                "| WARN  | 1 log record(s) dropped: stderr was not being read, or refused them\n"
+            ),
+            "{said:?}"
+        );
+        assert!(said[1].ends_with("| INFO  | stop: end\n"), "{said:?}");
+    }
+
+    #[test]
+    fn a_full_non_blocking_stderr_is_waited_for_not_counted_as_a_loss() {
+        /// Full on every other write.
+        struct Full(bool, Vec<u8>);
+        impl Write for Full {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0 = !self.0;
+                if self.0 {
+                    return Err(ErrorKind::WouldBlock.into());
+                }
+                self.1.extend_from_slice(&bytes[..bytes.len().min(3)]);
+                Ok(bytes.len().min(3))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Full(false, Vec::new());
+        write_whole(&mut out, b"a whole line\n", || {}).unwrap();
+        assert_eq!(out.1, b"a whole line\n");
+    }
+
     #[test]
     fn a_write_that_fails_is_counted_with_the_dropped_records() {
+        let _turn = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
         struct Full;
         impl Write for Full {
             fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::signal::{kill, killpg};
 use nix::unistd::Pid;
 
@@ -57,7 +58,20 @@ fn a_third_ctrl_c_ends_the_wait_for_a_stderr_nobody_reads() {
 
 #[test]
 fn a_stderr_blocked_for_a_while_loses_nothing_and_keeps_the_order() {
+    a_full_stderr_loses_nothing(OFlag::empty());
+}
+
+/// A parent may leave stderr non-blocking (a shared pipe, an event loop's
+/// output): full, it refuses a write at once, and the line must wait as it
+/// would for a blocking one, not be counted as lost.
+#[test]
+fn a_non_blocking_stderr_full_for_a_while_loses_nothing_either() {
+    a_full_stderr_loses_nothing(OFlag::O_NONBLOCK);
+}
+
+fn a_full_stderr_loses_nothing(flags: OFlag) {
     let (mut unread, stderr) = full_pipe();
+    fcntl(&stderr, FcntlArg::F_SETFL(flags)).expect("set the pipe's flags");
     let mut child = start_with_stderr(
         COMPLEX,
         &["--time-scale", "0.05", "--run-for", "0.3", "--stop-timeout", "20"],

@@ -200,3 +200,45 @@ fn a_start_that_fails_ends_even_when_a_worker_leaves_a_process_holding_its_pipe(
     // process lived, 60 s here); it is no timing measurement.
     assert!(took < Duration::from_secs(30), "start took {took:?} to fail");
 }
+
+/// `simple` under a limit on its tasks (threads count): `tasks` of them,
+/// as a user of its own, so that no other process counts.
+fn simple_with_at_most(tasks: u64, args: &[&str]) -> Program {
+    let mut command = Command::new(SIMPLE);
+    command.args(args).stdin(Stdio::null()).process_group(0);
+    give_sigint_its_default(&mut command);
+    // SAFETY: setrlimit and setuid are async-signal-safe and allocate nothing.
+    unsafe {
+        command.pre_exec(move || {
+            use nix::sys::resource::{setrlimit, Resource};
+            setrlimit(Resource::RLIMIT_NPROC, tasks, tasks)?;
+            Ok(nix::unistd::setuid(nix::unistd::Uid::from_raw(54_321))?)
+        });
+    }
+    Program::spawn(command, None)
+}
+
+#[test]
+fn a_thread_limit_reached_in_the_run_cannot_take_the_stops_deadline_away() {
+    if !nix::unistd::geteuid().is_root() {
+        return skipped("a limit on a user's tasks needs a user of its own (run as root)");
+    }
+    // Five tasks: main, ctrl-c, signals, log-writer and the deadline's
+    // watchdog, all there once start begins; the stop cannot make another.
+    // Its one-second steps overrun the deadline, which must still hold.
+    let mut program = simple_with_at_most(5, &["--stop-timeout", "0.5"]);
+    program.wait_for("run: waiting");
+    program.signal_leader(SIGTERM);
+    let run = program.finish();
+    run.assert_exit_code(5);
+    run.assert_parents_last_line(
+        "stop: deadline of 0.500 s exceeded while stopping service-2; giving up",
+    );
+
+    // One fewer, and the deadline cannot be armed: the program says so and
+    // does not start.
+    let run = simple_with_at_most(4, &["--time-scale", "0"]).finish();
+    run.assert_exit_code(3);
+    run.assert_parents_last_line("start: cannot arm the stop's deadline (");
+    run.assert_absent("start: begin");
+}
