@@ -44,7 +44,7 @@ pub const MEANINGS: [(Exit, &str); 8] = [
     (Exit::Clean, "a complete graceful shutdown after SIGTERM, SIGHUP or --run-for"),
     (Exit::DiedOfSigint, "a complete graceful shutdown after Ctrl+C (at any stage, even during a stop that another signal began): the program then dies of SIGINT, so a calling shell loop, make or && chain stops too; as a container's PID 1, which cannot die of its own SIGINT, it exits with 130 (also: a Ctrl+C before the program's first instruction)"),
     (Exit::Usage, "bad usage: an unknown flag, a value out of range, or worker mode started by hand; nothing was started (also: --help or --version could not be written)"),
-    (Exit::StartFailed, "start failed; what had started was stopped again (also: the signal handlers could not be installed or the stop's deadline armed, before anything started)"),
+    (Exit::StartFailed, "start failed; what had started was stopped again (also: the signal handlers, the log writer or the stop's deadline could not be set up, before anything started)"),
     (Exit::WorkerDied, "a worker process died; everything else was stopped gracefully"),
     (Exit::Abandoned, "the graceful shutdown was abandoned: the stop overran --stop-timeout, or a third Ctrl+C or SIGTERM forced the exit"),
     (Exit::StopFailed, "a stop failed; the other services were still stopped"),
@@ -60,10 +60,19 @@ impl Exit {
     ///   thread is stuck in the step it names;
     /// * a worker's **parent watch** ([`Exit::Clean`]), from its own thread,
     ///   when the parent is gone and the worker's main thread is busy;
-    /// * the signal handlers that cannot be installed ([`Exit::StartFailed`]),
-    ///   from deep inside the setup, before anything has started.
+    /// * the signal handlers, the log writer or the stop's deadline that
+    ///   cannot be set up ([`Exit::StartFailed`]), from deep inside the
+    ///   setup, before anything has started.
     pub fn end_process_now(self) -> ! {
         std::process::exit(i32::from(self as u8))
+    }
+
+    /// [`Exit::end_process_now`], after saying `why` on stderr, for the ways
+    /// out before the log exists. In one `write`: a worker and its parent
+    /// share stderr, and `eprintln!` may cut a line in pieces.
+    pub fn end_process_saying(self, why: &str) -> ! {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{why}\n").as_bytes());
+        self.end_process_now()
     }
 }
 

@@ -75,6 +75,8 @@ use anstyle::{AnsiColor, Style};
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{Level, Log, Metadata, Record};
 
+use crate::exit::Exit;
+
 /// What stands between two columns of a log line (read back by
 /// [`crate::log_line`]).
 pub const SEPARATOR: &str = " | ";
@@ -106,9 +108,11 @@ pub fn init(program: &str, process: &str) {
     let write = move || write_lines(&queue, colour, std::io::stderr(), until_stderr_has_room);
     let writer = match writer.spawn(write) {
         Ok(writer) => Mutex::new(Some(writer)),
-        // Without the writer there is nowhere to send lines; say so the only
-        // way left, and run without a log rather than not at all.
-        Err(cause) => return eprintln!("{process}: no log writer ({cause}); logging is off"),
+        // Without the writer there is nowhere to send lines: say so the only
+        // way left, and start nothing that could not be heard.
+        Err(cause) => Exit::StartFailed.end_process_saying(&format!(
+            "{process}: cannot start the log writer ({cause}); nothing has started"
+        )),
     };
     let process = process.to_owned();
     let logger = LOGGER.get_or_init(|| Logger { filter, process, colour, lines, writer });

@@ -139,15 +139,21 @@ impl MultiProcessManager {
         // behind still holds it: then its collector would wait for ever, and
         // the start with it. So it waits a moment, and is left behind.
         drop(lock(&self.collectors_running).take());
-        match self.collectors_ended.recv_timeout(KILLED_WORKERS_GRACE) {
+        let reaped = match self.collectors_ended.recv_timeout(KILLED_WORKERS_GRACE) {
             Err(RecvTimeoutError::Timeout) => {
-                warn!("manager: a killed worker's output is held open by a process it left behind; not waiting for it");
                 lock(&self.collectors).clear();
+                false
             }
-            _ => self.join_collectors(),
-        }
+            _ => {
+                self.join_collectors();
+                true
+            }
+        };
         self.shared.lock().phase = Phase::Stopped;
-        let spawned = workers.len();
-        warn!("manager: start abandoned; all {spawned} worker(s) spawned were killed and reaped");
+        match (workers.len(), reaped) {
+            (0, _) => warn!("manager: start abandoned before any worker was spawned"),
+            (n, true) => warn!("manager: start abandoned; the {n} worker(s) spawned were killed and reaped"),
+            (n, false) => warn!("manager: start abandoned; the {n} worker(s) spawned were killed, and a killed worker's output is held open by a process it left behind: not waiting for it (the exit reaps it)"),
+        }
     }
 }

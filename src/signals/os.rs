@@ -111,8 +111,8 @@ fn listen_or_exit(
     let heard: Vec<(Signal, i32)> = TERMINATION.into_iter().filter(|(s, _)| heard(*s)).collect();
     if let Err(cause) = listen(heard, with_sigcont, move |signal| once_per_hangup(signal, deliver))
     {
-        eprintln!("cannot install the signal handlers ({cause}); nothing has started");
-        Exit::StartFailed.end_process_now();
+        let why = format!("cannot install the signal handlers ({cause}); nothing has started");
+        Exit::StartFailed.end_process_saying(&why);
     }
 }
 

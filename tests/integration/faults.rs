@@ -194,7 +194,7 @@ fn complex_worker_start_failure_fails_the_start_with_its_message() {
         START_FAILED,
         &[
             "| worker-1 | main | graceful::worker | ERROR | initialisation failed: injected fault (worker-start)",
-            "start abandoned; all 4 worker(s) spawned were killed and reaped",
+            "start abandoned; the 4 worker(s) spawned were killed and reaped",
             "start: service-1 failed to start: worker-1 exited (initialisation failed: injected fault (worker-start); exit status: 3) before it started",
             "stop: begin (start failed",
             "stop: end",
@@ -212,7 +212,7 @@ fn complex_worker_that_hangs_at_start_is_killed_after_the_bootstrap_timeout() {
         START_FAILED,
         &[
             "injected fault: hanging before bootstrap",
-            "start abandoned; all 4 worker(s) spawned were killed and reaped",
+            "start abandoned; the 4 worker(s) spawned were killed and reaped",
             "service-1 failed to start: worker-1 did not bootstrap within 5 s",
             "main: end",
         ],
