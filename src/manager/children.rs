@@ -60,9 +60,9 @@ impl deadline::Children for ChildList {
 /// A process that cannot die at once (frozen, traced, in uninterruptible
 /// sleep) is left to the kernel: our exit hands it to init, which reaps it
 /// when it dies. Linux tells of a death on a descriptor (a pidfd), which
-/// `poll` waits for with a timeout; elsewhere, only the dead are reaped.
+/// `poll` waits for with a timeout.
+#[cfg(target_os = "linux")]
 fn reaped_by(child: &mut Child, by: Instant) -> bool {
-    #[cfg(target_os = "linux")]
     if let (Ok(None), Some(pidfd)) = (child.try_wait(), pidfd_of(child)) {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         use std::os::fd::AsFd;
@@ -70,9 +70,14 @@ fn reaped_by(child: &mut Child, by: Instant) -> bool {
         let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO);
         let _ = poll(&mut [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)], timeout);
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = by;
     matches!(child.try_wait(), Ok(Some(_)))
+}
+
+/// Elsewhere std offers no wait with a timeout: a killed child is waited
+/// for until it dies, as it almost always does at once.
+#[cfg(not(target_os = "linux"))]
+fn reaped_by(child: &mut Child, _: Instant) -> bool {
+    child.wait().is_ok()
 }
 
 /// A descriptor that becomes readable when `child` dies (Linux 5.3).
