@@ -95,12 +95,8 @@ pub struct Armed {
 /// made, the program says so and exits with code 3: nothing has started.
 pub fn arm(timeout: Duration) -> Armed {
     let (stop_begins, stop_began) = channel::bounded::<(Instant, Receiver<Never>)>(1);
-    let watchdog = thread::Builder::new().name("stop-deadline".into()).spawn(move || {
-        let Ok((deadline, dismissed)) = stop_began.recv() else { return };
-        if let Err(RecvTimeoutError::Timeout) = dismissed.recv_deadline(deadline) {
-            force_exit(&format!("stop: deadline of {:.3} s exceeded", timeout.as_secs_f64()));
-        }
-    });
+    let watch = move || watch_the_stop(&stop_began, timeout);
+    let watchdog = thread::Builder::new().name("stop-deadline".into()).spawn(watch);
     let Ok(watchdog) = watchdog.inspect_err(|cause| {
         error!("start: cannot arm the stop's deadline ({cause}); nothing has started");
         logging::finish(LOG_GRACE);
@@ -108,6 +104,15 @@ pub fn arm(timeout: Duration) -> Armed {
         Exit::StartFailed.end_process_now()
     };
     Armed { timeout, stop_begins, watchdog }
+}
+
+/// The watchdog: waits, using no CPU, for the stop to begin, then for it to
+/// end, and forces the exit if the deadline comes first.
+fn watch_the_stop(stop_began: &Receiver<(Instant, Receiver<Never>)>, timeout: Duration) {
+    let Ok((deadline, dismissed)) = stop_began.recv() else { return };
+    if let Err(RecvTimeoutError::Timeout) = dismissed.recv_deadline(deadline) {
+        force_exit(&format!("stop: deadline of {:.3} s exceeded", timeout.as_secs_f64()));
+    }
 }
 
 impl Armed {

@@ -63,9 +63,13 @@ impl deadline::Children for ChildList {
 /// `poll` waits for with a timeout.
 #[cfg(target_os = "linux")]
 fn reaped_by(child: &mut Child, by: Instant) -> bool {
-    if let (Ok(None), Some(pidfd)) = (child.try_wait(), pidfd_of(child)) {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        use std::os::fd::AsFd;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    // Asked first: the pid of a child already reaped may be another's now.
+    if let Ok(Some(_)) = child.try_wait() {
+        return true;
+    }
+    if let Some(pidfd) = pidfd_of(child) {
         let left = by.saturating_duration_since(Instant::now());
         let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO);
         let _ = poll(&mut [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)], timeout);
