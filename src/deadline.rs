@@ -132,8 +132,8 @@ impl Armed {
 }
 
 /// Ends the program now: kills every child process, logs `why` and the
-/// current step at ERROR, and exits with code 5, within [`KILL_GRACE`] and
-/// [`LOG_GRACE`] of the call. Called from the stop-deadline watchdog or a
+/// current step at ERROR, and exits with code 5, within half a second of
+/// the call (`KILL_GRACE` for the children, `LOG_GRACE` for the log). Called from the stop-deadline watchdog or a
 /// signal thread, while the main thread may still be stuck in the step it
 /// names.
 pub fn force_exit(why: &str) -> ! {
