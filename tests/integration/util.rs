@@ -207,6 +207,17 @@ impl Program {
         }
     }
 
+    /// Waits until the `n`th line containing `needle` has appeared (counting
+    /// from the program's first line, read or not) and returns it.
+    pub fn wait_for_nth(&mut self, needle: &str, n: usize) -> String {
+        loop {
+            if let Some(line) = self.log.iter().filter(|line| line.contains(needle)).nth(n - 1) {
+                return line.clone();
+            }
+            self.wait_for_any_line(needle);
+        }
+    }
+
     fn wait_for_any_line(&mut self, needle: &str) -> String {
         match self.lines.recv_deadline(Instant::now() + PATIENCE) {
             Ok(line) => {
