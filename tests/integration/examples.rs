@@ -144,11 +144,13 @@ fn loop_around_08(flags: &str) -> Vec<String> {
     give_sigint_its_default(&mut command);
     let mut shell = Program::start_command_on_terminal(command);
     shell.wait_for("running; press Ctrl+C");
+    shell.wait_until_the_shell_waits();
     shell.press_ctrl_c();
     if !flags.is_empty() {
         // The loop goes on: the second run waits for its own Ctrl+C. (Its
         // line may have come already: counted, not waited for as new.)
         shell.wait_for_nth("running; press Ctrl+C", 2);
+        shell.wait_until_the_shell_waits();
         shell.press_ctrl_c();
     }
     shell.finish().log

@@ -20,6 +20,7 @@ fn ctrl_c_stops_the_shell_loop(exe: &str) {
     command.arg("-c").arg(script);
     let mut program = Program::start_command_on_terminal(command);
     program.wait_for("run: waiting");
+    program.wait_until_the_shell_waits();
     program.press_ctrl_c();
     let run = program.finish();
     run.assert_died_of(SIGINT);

@@ -233,6 +233,21 @@ impl Program {
         }
     }
 
+    /// Waits until the program, a shell, is blocked waiting for its child
+    /// (Linux: its wait channel is `do_wait`). A non-interactive bash that
+    /// gets Ctrl+C in the moment between starting a child and waiting for it
+    /// dies at once, and the terminal's hang-up then kills the child before
+    /// it can say anything: a press of a test must not fall in that gap.
+    pub fn wait_until_the_shell_waits(&self) {
+        let wait_channel = format!("/proc/{}/wchan", self.pid());
+        let give_up = Instant::now() + PATIENCE;
+        // No event tells when a process starts to wait: its state is read.
+        while std::fs::read_to_string(&wait_channel).unwrap_or_default() != "do_wait" {
+            assert!(Instant::now() < give_up, "the shell never waited for its child");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Sends `signal` to the whole process group, as a terminal does on Ctrl+C.
     pub fn signal_group(&self, signal: Signal) {
         killpg(self.pid(), signal).expect("signal the program's group");
