@@ -165,7 +165,12 @@ pub fn force_exit(why: &str) -> ! {
 /// stderr that nobody reads (a pipe into `less` left at a prompt).
 pub fn claim_exit() {
     let by = Instant::now() + KILL_GRACE;
-    each_list(|children| drop(children.kill_and_reap(by)));
+    // Asked first: after a clean stop there is nothing to kill or wait for.
+    each_list(|children| {
+        if children.alive() > 0 {
+            drop(children.kill_and_reap(by));
+        }
+    });
     claim();
 }
 
