@@ -7,7 +7,8 @@
 //! one second the watchdog says "while flushing the cache" and exits 5.
 //! Without a deadline the program would hang until a supervisor killed it
 //! (docker after 10 s, Kubernetes after 30), with no word about why.
-//! (The library's `deadline::stop_within` is this.)
+//! (The library's `deadline::arm(...).stop_within(...)` is this, with its
+//! watchdog thread made before the start, when it can still be made.)
 
 use std::sync::Mutex;
 use std::thread;
